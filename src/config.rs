@@ -1,0 +1,250 @@
+//! Settings read from the environment (and `.env` when present). Every variable is listed with its
+//! default in `.env.example`; a bad value stops start-up with one line naming the variable.
+
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("invalid value for {var}: {reason}")]
+    Invalid { var: &'static str, reason: String },
+    #[error("{var} must be set when APP_ENV=production")]
+    Missing { var: &'static str },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Clone)]
+pub struct JwtSettings {
+    pub secret: String,
+    /// Older secrets still accepted for verification, so a key can be rotated without logging everyone out.
+    pub previous_secrets: Vec<String>,
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+    /// True when no JWT_SECRET was given and a random one was made for this process.
+    pub generated: bool,
+}
+
+impl std::fmt::Debug for JwtSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwtSettings")
+            .field("secret", &"<redacted>")
+            .field("previous_secrets", &self.previous_secrets.len())
+            .field("access_ttl", &self.access_ttl)
+            .field("refresh_ttl", &self.refresh_ttl)
+            .finish()
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct RateLimitSettings {
+    pub login_per_ip_per_minute: u32,
+    pub login_per_email_per_minute: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct OrderTimings {
+    pub auto_complete_after: Duration,
+    pub late_cancel_after: Duration,
+    pub cancellation_auto_accept_after: Duration,
+    /// How often the background worker looks for due time-based transitions.
+    pub worker_interval: Duration,
+}
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub environment: Environment,
+    /// None: use the default local server, or a private cluster under `data/postgres`.
+    pub database_url: Option<String>,
+    pub database_pool_size: usize,
+    pub host: String,
+    pub port: u16,
+    pub log_format: LogFormat,
+    pub cors_allowed_origins: Vec<String>,
+    pub max_body_bytes: usize,
+    pub jwt: JwtSettings,
+    pub rate_limits: RateLimitSettings,
+    pub orders: OrderTimings,
+}
+
+type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+impl Settings {
+    /// Reads `.env` (if present) and the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let _ = dotenvy::dotenv();
+        Self::from_lookup(&|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+    }
+
+    /// Builds settings from any key lookup; tests use it to avoid touching the process environment.
+    pub fn from_lookup(get: Lookup<'_>) -> Result<Self, ConfigError> {
+        let environment = match get("APP_ENV").as_deref() {
+            None | Some("development") => Environment::Development,
+            Some("production") => Environment::Production,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    var: "APP_ENV",
+                    reason: format!("`{other}` is not `development` or `production`"),
+                })
+            }
+        };
+        let log_format = match get("LOG_FORMAT").as_deref() {
+            None | Some("pretty") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    var: "LOG_FORMAT",
+                    reason: format!("`{other}` is not `pretty` or `json`"),
+                })
+            }
+        };
+        let (secret, generated) = match get("JWT_SECRET") {
+            Some(s) if s.len() < 32 => {
+                return Err(ConfigError::Invalid {
+                    var: "JWT_SECRET",
+                    reason: "must be at least 32 characters".into(),
+                })
+            }
+            Some(s) => (s, false),
+            None if environment == Environment::Production => {
+                return Err(ConfigError::Missing { var: "JWT_SECRET" })
+            }
+            None => (random_secret(), true),
+        };
+        let previous_secrets = get("JWT_PREVIOUS_SECRETS")
+            .map(|v| list(&v))
+            .unwrap_or_default();
+
+        Ok(Settings {
+            environment,
+            database_url: get("DATABASE_URL"),
+            database_pool_size: parse(get, "DATABASE_POOL_SIZE", 10)?,
+            host: get("HOST").unwrap_or_else(|| "127.0.0.1".into()),
+            port: parse(get, "PORT", 8080)?,
+            log_format,
+            cors_allowed_origins: get("CORS_ALLOWED_ORIGINS")
+                .map(|v| list(&v))
+                .unwrap_or_default(),
+            max_body_bytes: parse(get, "MAX_BODY_BYTES", 256 * 1024)?,
+            jwt: JwtSettings {
+                secret,
+                previous_secrets,
+                access_ttl: duration(get, "JWT_ACCESS_TTL", "15m")?,
+                refresh_ttl: duration(get, "JWT_REFRESH_TTL", "30days")?,
+                generated,
+            },
+            rate_limits: RateLimitSettings {
+                login_per_ip_per_minute: parse(get, "LOGIN_RATE_PER_IP_PER_MINUTE", 30)?,
+                login_per_email_per_minute: parse(get, "LOGIN_RATE_PER_EMAIL_PER_MINUTE", 10)?,
+            },
+            orders: OrderTimings {
+                auto_complete_after: duration(get, "AUTO_COMPLETE_AFTER", "3days")?,
+                late_cancel_after: duration(get, "LATE_CANCEL_AFTER", "24h")?,
+                cancellation_auto_accept_after: duration(
+                    get,
+                    "CANCELLATION_AUTO_ACCEPT_AFTER",
+                    "48h",
+                )?,
+                worker_interval: duration(get, "WORKER_INTERVAL", "30s")?,
+            },
+        })
+    }
+}
+
+fn list(v: &str) -> Vec<String> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+fn parse<T: std::str::FromStr>(
+    get: Lookup<'_>,
+    var: &'static str,
+    default: T,
+) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    match get(var) {
+        None => Ok(default),
+        Some(v) => v.trim().parse().map_err(|e: T::Err| ConfigError::Invalid {
+            var,
+            reason: format!("`{v}`: {e}"),
+        }),
+    }
+}
+
+fn duration(get: Lookup<'_>, var: &'static str, default: &str) -> Result<Duration, ConfigError> {
+    let raw = get(var).unwrap_or_else(|| default.to_string());
+    let d = humantime::parse_duration(raw.trim()).map_err(|e| ConfigError::Invalid {
+        var,
+        reason: format!("`{raw}` is not a duration like `15m`, `24h` or `3days`: {e}"),
+    })?;
+    if d.is_zero() {
+        return Err(ConfigError::Invalid {
+            var,
+            reason: "must be greater than zero".into(),
+        });
+    }
+    Ok(d)
+}
+
+fn random_secret() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(&|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_apply_when_nothing_is_set() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.host, "127.0.0.1");
+        assert_eq!(s.port, 8080);
+        assert!(s.jwt.generated);
+        assert_eq!(s.orders.auto_complete_after, Duration::from_secs(3 * 86400));
+    }
+
+    #[test]
+    fn a_bad_port_names_the_variable() {
+        let err = settings(&[("PORT", "eighty")]).unwrap_err().to_string();
+        assert!(err.starts_with("invalid value for PORT"), "{err}");
+    }
+
+    #[test]
+    fn production_requires_a_jwt_secret() {
+        let err = settings(&[("APP_ENV", "production")]).unwrap_err();
+        assert!(err.to_string().contains("JWT_SECRET"));
+    }
+
+    #[test]
+    fn durations_accept_human_units() {
+        let s = settings(&[("LATE_CANCEL_AFTER", "90m")]).unwrap();
+        assert_eq!(s.orders.late_cancel_after, Duration::from_secs(5400));
+        assert!(settings(&[("LATE_CANCEL_AFTER", "soon")]).is_err());
+    }
+}

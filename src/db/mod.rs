@@ -1,0 +1,35 @@
+//! Persistence: the diesel schema and query functions. Every query takes `&mut AsyncPgConnection` so
+//! callers compose several into one transaction. Nothing here knows about HTTP.
+
+pub mod bootstrap;
+pub mod outbox;
+pub mod schema;
+pub mod users;
+
+use std::time::Duration;
+
+use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel_async::AsyncPgConnection;
+
+pub type DbPool = Pool<AsyncPgConnection>;
+pub type DbConn = Object<AsyncPgConnection>;
+
+/// The database could not be reached: callers answer 503, never 500.
+#[derive(Debug, thiserror::Error)]
+#[error("database unavailable: {0}")]
+pub struct Unavailable(pub String);
+
+pub fn pool(url: &str, max_size: usize) -> anyhow::Result<DbPool> {
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+    Ok(Pool::builder(manager).max_size(max_size).build()?)
+}
+
+/// Takes a connection from the pool, giving up after a few seconds so a dead database is a quick 503.
+pub async fn connection(pool: &DbPool) -> Result<DbConn, Unavailable> {
+    match tokio::time::timeout(Duration::from_secs(5), pool.get()).await {
+        Ok(Ok(conn)) => Ok(conn),
+        Ok(Err(e)) => Err(Unavailable(e.to_string())),
+        Err(_) => Err(Unavailable("timed out waiting for a connection".into())),
+    }
+}

@@ -1,0 +1,156 @@
+// Diesel's view of the tables in `migrations/`; keep in step with them (the tests run every query).
+
+diesel::table! {
+    users (id) {
+        id -> Uuid,
+        email -> Text,
+        password_hash -> Text,
+        display_name -> Text,
+        bio -> Nullable<Text>,
+        avatar_url -> Nullable<Text>,
+        time_zone -> Text,
+        is_admin -> Bool,
+        disabled_at -> Nullable<Timestamptz>,
+        version -> Int8,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (id) {
+        id -> Uuid,
+        family_id -> Uuid,
+        user_id -> Uuid,
+        token_hash -> Bytea,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    password_reset_tokens (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        token_hash -> Bytea,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    outbox_events (id) {
+        id -> Uuid,
+        event_type -> Text,
+        aggregate_type -> Text,
+        aggregate_id -> Uuid,
+        recipients -> Array<Uuid>,
+        payload -> Jsonb,
+        created_at -> Timestamptz,
+        available_at -> Timestamptz,
+        attempts -> Int4,
+        claimed_at -> Nullable<Timestamptz>,
+        claimed_by -> Nullable<Text>,
+        delivered_at -> Nullable<Timestamptz>,
+        last_error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    services (id) {
+        id -> Uuid,
+        creative_id -> Uuid,
+        title -> Text,
+        description -> Text,
+        price_amount -> Int8,
+        price_currency -> Text,
+        delivery_days -> Int4,
+        revisions_included -> Int4,
+        archived_at -> Nullable<Timestamptz>,
+        version -> Int8,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    orders (id) {
+        id -> Uuid,
+        client_id -> Uuid,
+        creative_id -> Uuid,
+        service_id -> Nullable<Uuid>,
+        title -> Text,
+        requirements -> Text,
+        price_amount -> Int8,
+        price_currency -> Text,
+        due_at -> Timestamptz,
+        revisions_included -> Int4,
+        revisions_used -> Int4,
+        status -> Text,
+        version -> Int8,
+        delivered_at -> Nullable<Timestamptz>,
+        auto_complete_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    order_transitions (id) {
+        id -> Uuid,
+        order_id -> Uuid,
+        from_status -> Nullable<Text>,
+        to_status -> Text,
+        actor_id -> Nullable<Uuid>,
+        actor_role -> Text,
+        note -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    cancellation_requests (id) {
+        id -> Uuid,
+        order_id -> Uuid,
+        requested_by -> Uuid,
+        requester_role -> Text,
+        reason -> Text,
+        status -> Text,
+        auto_accept_at -> Timestamptz,
+        resolved_by -> Nullable<Uuid>,
+        resolved_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (user_id, key) {
+        user_id -> Uuid,
+        key -> Text,
+        request_hash -> Bytea,
+        response_status -> Nullable<Int4>,
+        response_body -> Nullable<Jsonb>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(password_reset_tokens -> users (user_id));
+diesel::joinable!(services -> users (creative_id));
+diesel::joinable!(order_transitions -> orders (order_id));
+diesel::joinable!(cancellation_requests -> orders (order_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    refresh_tokens,
+    password_reset_tokens,
+    outbox_events,
+    services,
+    orders,
+    order_transitions,
+    cancellation_requests,
+    idempotency_keys,
+);

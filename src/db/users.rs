@@ -1,0 +1,295 @@
+//! Users, their sessions (refresh tokens) and password-reset tokens.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::schema::{password_reset_tokens, refresh_tokens, users};
+
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct UserRow {
+    pub id: Uuid,
+    pub email: String,
+    pub password_hash: String,
+    pub display_name: String,
+    pub bio: Option<String>,
+    pub avatar_url: Option<String>,
+    pub time_zone: String,
+    pub is_admin: bool,
+    pub disabled_at: Option<DateTime<Utc>>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUser<'a> {
+    pub id: Uuid,
+    pub email: &'a str,
+    pub password_hash: &'a str,
+    pub display_name: &'a str,
+}
+
+/// Profile changes; `None` leaves a field alone, `Some(None)` clears a nullable one.
+#[derive(Default, AsChangeset)]
+#[diesel(table_name = users)]
+pub struct ProfileChanges {
+    pub display_name: Option<String>,
+    pub bio: Option<Option<String>>,
+    pub avatar_url: Option<Option<String>>,
+    pub time_zone: Option<String>,
+}
+
+pub async fn insert(conn: &mut AsyncPgConnection, user: NewUser<'_>) -> QueryResult<UserRow> {
+    diesel::insert_into(users::table)
+        .values(&user)
+        .returning(UserRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<UserRow>> {
+    users::table
+        .find(id)
+        .select(UserRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn find_by_email(
+    conn: &mut AsyncPgConnection,
+    email: &str,
+) -> QueryResult<Option<UserRow>> {
+    users::table
+        .filter(users::email.eq(email))
+        .select(UserRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// The caller behind a token, if the account still exists and is not disabled: `(id, is_admin)`.
+pub async fn find_active(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+) -> QueryResult<Option<(Uuid, bool)>> {
+    users::table
+        .find(id)
+        .filter(users::disabled_at.is_null())
+        .select((users::id, users::is_admin))
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub enum Update<T> {
+    Updated(T),
+    NotFound,
+    /// `If-Match` named another version; carries the current one.
+    Stale(i64),
+}
+
+/// Applies profile changes guarded by the expected version (when the caller sent `If-Match`).
+pub async fn update_profile(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    changes: ProfileChanges,
+    expected_version: Option<i64>,
+) -> QueryResult<Update<UserRow>> {
+    let bump = (
+        changes,
+        users::version.eq(users::version + 1),
+        users::updated_at.eq(diesel::dsl::now),
+    );
+    let updated = match expected_version {
+        Some(v) => {
+            diesel::update(
+                users::table
+                    .filter(users::id.eq(id))
+                    .filter(users::version.eq(v)),
+            )
+            .set(bump)
+            .returning(UserRow::as_returning())
+            .get_result(conn)
+            .await
+        }
+        None => {
+            diesel::update(users::table.find(id))
+                .set(bump)
+                .returning(UserRow::as_returning())
+                .get_result(conn)
+                .await
+        }
+    }
+    .optional()?;
+    Ok(match updated {
+        Some(row) => Update::Updated(row),
+        None => match find(conn, id).await? {
+            Some(row) => Update::Stale(row.version),
+            None => Update::NotFound,
+        },
+    })
+}
+
+pub async fn set_password(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    hash: &str,
+) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::password_hash.eq(hash),
+            users::version.eq(users::version + 1),
+            users::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .await
+}
+
+pub async fn set_admin(
+    conn: &mut AsyncPgConnection,
+    email: &str,
+    admin: bool,
+) -> QueryResult<usize> {
+    diesel::update(users::table.filter(users::email.eq(email)))
+        .set((
+            users::is_admin.eq(admin),
+            users::version.eq(users::version + 1),
+            users::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .await
+}
+
+// --- refresh tokens -------------------------------------------------------------------------------
+
+#[derive(Insertable)]
+#[diesel(table_name = refresh_tokens)]
+pub struct NewRefreshToken {
+    pub id: Uuid,
+    pub family_id: Uuid,
+    pub user_id: Uuid,
+    pub token_hash: Vec<u8>,
+    pub expires_at: DateTime<Utc>,
+}
+
+pub async fn insert_refresh_token(
+    conn: &mut AsyncPgConnection,
+    token: NewRefreshToken,
+) -> QueryResult<()> {
+    diesel::insert_into(refresh_tokens::table)
+        .values(&token)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// Marks a live token used, in one guarded statement so two concurrent refreshes cannot both win.
+/// Returns `(user_id, family_id)` of the token consumed.
+pub async fn consume_refresh_token(
+    conn: &mut AsyncPgConnection,
+    hash: &[u8],
+) -> QueryResult<Option<(Uuid, Uuid)>> {
+    diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::token_hash.eq(hash))
+            .filter(refresh_tokens::used_at.is_null())
+            .filter(refresh_tokens::revoked_at.is_null())
+            .filter(refresh_tokens::expires_at.gt(diesel::dsl::now)),
+    )
+    .set(refresh_tokens::used_at.eq(diesel::dsl::now))
+    .returning((refresh_tokens::user_id, refresh_tokens::family_id))
+    .get_result(conn)
+    .await
+    .optional()
+}
+
+/// The family of a token that exists at all (used, revoked or expired ones included).
+pub async fn refresh_token_family(
+    conn: &mut AsyncPgConnection,
+    hash: &[u8],
+) -> QueryResult<Option<Uuid>> {
+    refresh_tokens::table
+        .filter(refresh_tokens::token_hash.eq(hash))
+        .select(refresh_tokens::family_id)
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn revoke_family(conn: &mut AsyncPgConnection, family: Uuid) -> QueryResult<usize> {
+    diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::family_id.eq(family))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(diesel::dsl::now))
+    .execute(conn)
+    .await
+}
+
+pub async fn revoke_all_sessions(conn: &mut AsyncPgConnection, user: Uuid) -> QueryResult<usize> {
+    diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::user_id.eq(user))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(diesel::dsl::now))
+    .execute(conn)
+    .await
+}
+
+// --- password reset tokens ----------------------------------------------------------------------
+
+#[derive(Insertable)]
+#[diesel(table_name = password_reset_tokens)]
+pub struct NewResetToken {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub token_hash: Vec<u8>,
+    pub expires_at: DateTime<Utc>,
+}
+
+pub async fn insert_reset_token(
+    conn: &mut AsyncPgConnection,
+    token: NewResetToken,
+) -> QueryResult<()> {
+    diesel::insert_into(password_reset_tokens::table)
+        .values(&token)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// The user a live (unused, unexpired) reset token belongs to.
+pub async fn reset_token_user(
+    conn: &mut AsyncPgConnection,
+    hash: &[u8],
+) -> QueryResult<Option<Uuid>> {
+    password_reset_tokens::table
+        .filter(password_reset_tokens::token_hash.eq(hash))
+        .filter(password_reset_tokens::used_at.is_null())
+        .filter(password_reset_tokens::expires_at.gt(diesel::dsl::now))
+        .select(password_reset_tokens::user_id)
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Uses a live reset token up; false if another request used it first.
+pub async fn consume_reset_token(conn: &mut AsyncPgConnection, hash: &[u8]) -> QueryResult<bool> {
+    let n = diesel::update(
+        password_reset_tokens::table
+            .filter(password_reset_tokens::token_hash.eq(hash))
+            .filter(password_reset_tokens::used_at.is_null())
+            .filter(password_reset_tokens::expires_at.gt(diesel::dsl::now)),
+    )
+    .set(password_reset_tokens::used_at.eq(diesel::dsl::now))
+    .execute(conn)
+    .await?;
+    Ok(n == 1)
+}

@@ -1,0 +1,428 @@
+//! The order state machine: which moves exist, who may make them, and under which conditions.
+//! The database layer enforces the outcome with a guarded UPDATE; this module decides it.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    New,
+    InProgress,
+    Delivered,
+    Completed,
+    Declined,
+    Cancelled,
+    Disputed,
+}
+
+impl OrderStatus {
+    pub const ALL: [OrderStatus; 7] = [
+        OrderStatus::New,
+        OrderStatus::InProgress,
+        OrderStatus::Delivered,
+        OrderStatus::Completed,
+        OrderStatus::Declined,
+        OrderStatus::Cancelled,
+        OrderStatus::Disputed,
+    ];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            OrderStatus::New => "new",
+            OrderStatus::InProgress => "in_progress",
+            OrderStatus::Delivered => "delivered",
+            OrderStatus::Completed => "completed",
+            OrderStatus::Declined => "declined",
+            OrderStatus::Cancelled => "cancelled",
+            OrderStatus::Disputed => "disputed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<OrderStatus> {
+        Self::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    pub fn is_terminal(&self) -> bool {
+        matches!(
+            self,
+            OrderStatus::Completed | OrderStatus::Declined | OrderStatus::Cancelled
+        )
+    }
+}
+
+impl std::fmt::Display for OrderStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The part the caller plays on one order. Participation wins over the admin flag: an admin who is the
+/// client of an order acts as its client, so nobody resolves their own dispute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ActorRole {
+    Client,
+    Creative,
+    Admin,
+    System,
+}
+
+impl ActorRole {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ActorRole::Client => "client",
+            ActorRole::Creative => "creative",
+            ActorRole::Admin => "admin",
+            ActorRole::System => "system",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ActorRole> {
+        [
+            ActorRole::Client,
+            ActorRole::Creative,
+            ActorRole::Admin,
+            ActorRole::System,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == s)
+    }
+}
+
+/// What the state machine needs to know about an order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrderFacts {
+    pub status: OrderStatus,
+    pub revisions_used: i32,
+    pub revisions_included: i32,
+    pub due_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Clock {
+    pub now: DateTime<Utc>,
+    /// How late an in-progress order must be before its client may cancel it alone.
+    pub late_cancel_after: Duration,
+}
+
+impl OrderFacts {
+    /// Past its due date and not yet handed over.
+    pub fn is_late(&self, now: DateTime<Utc>) -> bool {
+        now > self.due_at
+            && matches!(
+                self.status,
+                OrderStatus::New | OrderStatus::InProgress | OrderStatus::Disputed
+            )
+    }
+}
+
+/// Why a move was refused; each maps to one HTTP status.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// No such move exists from the current status (409).
+    NotAllowed,
+    /// The move exists but this actor may not make it (403).
+    Forbidden(&'static str),
+    /// The actor may make this move, but not now (409), e.g. no revisions left.
+    Conflict { code: &'static str, message: String },
+    /// A reason is required for this move (422).
+    NoteRequired,
+}
+
+/// Side effects the database applies together with the status change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Effect {
+    None,
+    /// Entering `delivered`: start the auto-completion clock.
+    Delivered,
+    /// A revision was requested: count it and stop the auto-completion clock.
+    RevisionUsed,
+}
+
+use ActorRole::{Admin, Client, Creative, System};
+use OrderStatus::*;
+
+/// The edges of the graph and who may take each directly (through `POST /transitions`).
+/// `delivered → cancelled` (and the parties' `in_progress → cancelled`) exist only through a
+/// cancellation request that the other party accepts; see [`check_consented_cancellation`].
+fn actors_for(from: OrderStatus, to: OrderStatus) -> Option<&'static [ActorRole]> {
+    Some(match (from, to) {
+        (New, InProgress) => &[Creative],
+        (New, Declined) => &[Creative],
+        (New, Cancelled) => &[Client],
+        (InProgress, Delivered) => &[Creative],
+        (Delivered, Completed) => &[Client, System],
+        (Delivered, InProgress) => &[Client],
+        (InProgress, Disputed) | (Delivered, Disputed) => &[Client, Creative],
+        (Disputed, Completed) | (Disputed, Cancelled) => &[Admin],
+        (InProgress, Cancelled) => &[Client, Admin],
+        (Delivered, Cancelled) => &[],
+        _ => return None,
+    })
+}
+
+fn requires_note(to: OrderStatus) -> bool {
+    matches!(to, Declined | Disputed)
+}
+
+/// Decides whether `actor` may move the order to `to` now.
+pub fn check(
+    order: &OrderFacts,
+    to: OrderStatus,
+    actor: ActorRole,
+    note: Option<&str>,
+    clock: &Clock,
+) -> Result<Effect, Refusal> {
+    let from = order.status;
+    let actors = actors_for(from, to).ok_or(Refusal::NotAllowed)?;
+    if !actors.contains(&actor) {
+        return Err(Refusal::Forbidden(forbidden_reason(from, to, actor)));
+    }
+    match (from, to, actor) {
+        (Delivered, InProgress, _) if order.revisions_used >= order.revisions_included => {
+            return Err(Refusal::Conflict {
+                code: "no_revisions_left",
+                message: format!(
+                    "All {} included revisions have been used.",
+                    order.revisions_included
+                ),
+            })
+        }
+        (InProgress, Cancelled, Client) => {
+            let late_enough = clock.now - order.due_at > clock.late_cancel_after;
+            if !late_enough {
+                return Err(Refusal::Conflict {
+                    code: "not_late_enough",
+                    message: format!(
+                        "A client may cancel an order in progress alone only once it is more than {} hours late; otherwise ask for a cancellation request.",
+                        clock.late_cancel_after.num_hours()
+                    ),
+                });
+            }
+        }
+        _ => {}
+    }
+    if requires_note(to) && note.is_none_or(|n| n.trim().is_empty()) {
+        return Err(Refusal::NoteRequired);
+    }
+    Ok(match (from, to) {
+        (_, Delivered) => Effect::Delivered,
+        (Delivered, InProgress) => Effect::RevisionUsed,
+        _ => Effect::None,
+    })
+}
+
+fn forbidden_reason(from: OrderStatus, to: OrderStatus, actor: ActorRole) -> &'static str {
+    match (from, to, actor) {
+        (InProgress | Delivered, Cancelled, Client | Creative) => {
+            "Cancelling an order in progress needs the other party's consent: create a cancellation request."
+        }
+        (Disputed, _, _) => "Only an admin can resolve a dispute.",
+        _ => "Your role on this order does not allow this move.",
+    }
+}
+
+/// The moves `actor` may make now, for frontends to draw buttons from. A note that a move requires
+/// does not count against it: the button still shows.
+pub fn allowed_moves(order: &OrderFacts, actor: ActorRole, clock: &Clock) -> Vec<OrderStatus> {
+    OrderStatus::ALL
+        .into_iter()
+        .filter(|to| check(order, *to, actor, Some("reason"), clock).is_ok())
+        .collect()
+}
+
+/// May a cancellation request be opened (or accepted) for an order in this status?
+pub fn check_consented_cancellation(status: OrderStatus) -> Result<(), Refusal> {
+    match status {
+        InProgress | Delivered => Ok(()),
+        _ => Err(Refusal::NotAllowed),
+    }
+}
+
+/// Applies a move's effect to the facts (the same arithmetic the database does).
+pub fn apply(order: &OrderFacts, to: OrderStatus, effect: Effect) -> OrderFacts {
+    OrderFacts {
+        status: to,
+        revisions_used: order.revisions_used + i32::from(effect == Effect::RevisionUsed),
+        ..order.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn clock() -> Clock {
+        Clock {
+            now: "2026-11-28T12:00:00Z".parse().unwrap(),
+            late_cancel_after: Duration::hours(24),
+        }
+    }
+
+    fn order(status: OrderStatus) -> OrderFacts {
+        OrderFacts {
+            status,
+            revisions_used: 0,
+            revisions_included: 1,
+            due_at: "2026-12-10T12:00:00Z".parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn the_happy_path_is_allowed_to_the_right_actors() {
+        let c = clock();
+        let mut o = order(New);
+        for (to, actor) in [
+            (InProgress, Creative),
+            (Delivered, Creative),
+            (Completed, Client),
+        ] {
+            let effect = check(&o, to, actor, None, &c).unwrap();
+            o = apply(&o, to, effect);
+        }
+        assert_eq!(o.status, Completed);
+    }
+
+    #[test]
+    fn wrong_actor_is_forbidden_and_missing_edge_is_not_allowed() {
+        let c = clock();
+        assert!(matches!(
+            check(&order(New), InProgress, Client, None, &c),
+            Err(Refusal::Forbidden(_))
+        ));
+        assert_eq!(
+            check(&order(New), Completed, Client, None, &c),
+            Err(Refusal::NotAllowed)
+        );
+    }
+
+    #[test]
+    fn revisions_are_limited() {
+        let c = clock();
+        let o = order(Delivered);
+        let effect = check(&o, InProgress, Client, None, &c).unwrap();
+        assert_eq!(effect, Effect::RevisionUsed);
+        let o = apply(&apply(&o, InProgress, effect), Delivered, Effect::Delivered);
+        assert!(matches!(
+            check(&o, InProgress, Client, None, &c),
+            Err(Refusal::Conflict {
+                code: "no_revisions_left",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn client_cancels_in_progress_only_when_late_enough() {
+        let mut o = order(InProgress);
+        let mut c = clock();
+        o.due_at = c.now - Duration::hours(23);
+        assert!(matches!(
+            check(&o, Cancelled, Client, None, &c),
+            Err(Refusal::Conflict {
+                code: "not_late_enough",
+                ..
+            })
+        ));
+        c.now += Duration::hours(2);
+        assert!(check(&o, Cancelled, Client, None, &c).is_ok());
+        assert!(matches!(
+            check(&o, Cancelled, Creative, None, &c),
+            Err(Refusal::Forbidden(_))
+        ));
+    }
+
+    #[test]
+    fn declining_and_disputing_need_a_reason() {
+        let c = clock();
+        assert_eq!(
+            check(&order(New), Declined, Creative, None, &c),
+            Err(Refusal::NoteRequired)
+        );
+        assert_eq!(
+            check(&order(New), Declined, Creative, Some("  "), &c),
+            Err(Refusal::NoteRequired)
+        );
+        assert!(check(&order(InProgress), Disputed, Client, Some("late"), &c).is_ok());
+    }
+
+    #[test]
+    fn only_admins_resolve_disputes() {
+        let c = clock();
+        assert!(check(&order(Disputed), Completed, Admin, None, &c).is_ok());
+        assert!(check(&order(Disputed), Cancelled, Admin, None, &c).is_ok());
+        assert!(matches!(
+            check(&order(Disputed), Completed, Client, None, &c),
+            Err(Refusal::Forbidden(_))
+        ));
+    }
+
+    #[test]
+    fn allowed_moves_reflect_the_caller() {
+        let c = clock();
+        assert_eq!(
+            allowed_moves(&order(New), Creative, &c),
+            vec![InProgress, Declined]
+        );
+        assert_eq!(allowed_moves(&order(New), Client, &c), vec![Cancelled]);
+        assert_eq!(
+            allowed_moves(&order(Delivered), Client, &c),
+            vec![InProgress, Completed, Disputed]
+        );
+    }
+
+    fn any_status() -> impl Strategy<Value = OrderStatus> {
+        prop::sample::select(OrderStatus::ALL.to_vec())
+    }
+
+    fn any_actor() -> impl Strategy<Value = ActorRole> {
+        prop::sample::select(vec![Client, Creative, Admin, System])
+    }
+
+    proptest! {
+        /// Whatever sequence of moves is tried, the order is always in a defined status, its revision
+        /// count stays within what was included, and once terminal nothing moves it again.
+        #[test]
+        fn no_sequence_of_moves_escapes_the_machine(
+            included in 0i32..4,
+            due_offset_hours in -100i64..100,
+            moves in prop::collection::vec((any_status(), any_actor(), any::<bool>()), 0..40),
+        ) {
+            let c = clock();
+            let mut o = OrderFacts {
+                status: New,
+                revisions_used: 0,
+                revisions_included: included,
+                due_at: c.now + Duration::hours(due_offset_hours),
+            };
+            for (to, actor, with_note) in moves {
+                let note = with_note.then_some("because");
+                let was_terminal = o.status.is_terminal();
+                if let Ok(effect) = check(&o, to, actor, note, &c) {
+                    prop_assert!(!was_terminal, "moved out of terminal {:?}", o.status);
+                    prop_assert!(actors_for(o.status, to).is_some());
+                    o = apply(&o, to, effect);
+                }
+                prop_assert!(OrderStatus::ALL.contains(&o.status));
+                prop_assert!(o.revisions_used <= o.revisions_included);
+            }
+        }
+
+        #[test]
+        fn terminal_states_allow_no_moves(status in any_status(), actor in any_actor()) {
+            let c = clock();
+            let o = order(status);
+            if status.is_terminal() {
+                prop_assert!(allowed_moves(&o, actor, &c).is_empty());
+                prop_assert!(check_consented_cancellation(status).is_err());
+            }
+        }
+
+        #[test]
+        fn status_names_round_trip(status in any_status()) {
+            prop_assert_eq!(OrderStatus::parse(status.as_str()), Some(status));
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! The caller, proven from the bearer token on every request that needs one.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest};
+
+use super::error::ApiError;
+use super::state::AppState;
+use crate::db;
+use crate::domain::ids::UserId;
+
+#[derive(Clone, Copy, Debug)]
+pub struct AuthUser {
+    pub id: UserId,
+    pub is_admin: bool,
+}
+
+const MISSING: &str = "A valid bearer access token is required.";
+const INVALID: &str = "The access token is invalid or expired.";
+
+impl FromRequest for AuthUser {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                let (scheme, token) = v.split_once(' ')?;
+                scheme
+                    .eq_ignore_ascii_case("bearer")
+                    .then(|| token.trim().to_string())
+            });
+        Box::pin(async move {
+            let state =
+                state.ok_or_else(|| anyhow::anyhow!("application state is not configured"))?;
+            let token = token
+                .filter(|t| !t.is_empty())
+                .ok_or(ApiError::Unauthorized(MISSING))?;
+            let claims = state.keys.verify(&token).map_err(|e| {
+                tracing::debug!(error = %e, "access token refused");
+                ApiError::Unauthorized(INVALID)
+            })?;
+            let mut conn = db::connection(&state.pool).await?;
+            let (id, is_admin) = db::users::find_active(&mut conn, claims.sub)
+                .await?
+                .ok_or(ApiError::Unauthorized(INVALID))?;
+            Ok(AuthUser {
+                id: UserId::from_uuid(id),
+                is_admin,
+            })
+        })
+    }
+}

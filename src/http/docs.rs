@@ -1,0 +1,195 @@
+//! The OpenAPI document: metadata, the bearer scheme, the problem+json responses every operation
+//! reuses, and the merge of each controller's own paths.
+
+use serde_json::json;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
+use utoipa::{Modify, OpenApi};
+
+use super::error::{FieldError, ProblemDetails, PROBLEM_JSON};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "createspace API",
+        description = "Order management for the CreateSpace creative-services marketplace: clients order \
+design, writing, video and music work from creatives.\n\n\
+Conventions: JSON in snake_case; ids are UUIDv7; timestamps RFC 3339 UTC; money is \
+`{\"amount\": <integer minor units>, \"currency\": \"<ISO 4217>\"}`; lists take `limit` and `cursor` and \
+return `{\"data\": [...], \"next_cursor\": ...}`; every error is `application/problem+json` (RFC 9457) \
+with a stable `code`; writes take `If-Match: \"<version>\"` and responses carry `ETag`.",
+        version = "1.0.0",
+    ),
+    components(
+        schemas(ProblemDetails, FieldError),
+        responses(
+            BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PreconditionFailed,
+            PayloadTooLarge, UnsupportedMediaType, ValidationFailed, RateLimited, ServiceUnavailable
+        )
+    ),
+    modifiers(&BearerScheme),
+    tags(
+        (name = "health", description = "Liveness and readiness probes"),
+        (name = "auth", description = "Registration, login and token refresh"),
+        (name = "me", description = "The caller's own account"),
+        (name = "services", description = "What creatives offer"),
+        (name = "orders", description = "Orders, their status transitions and history"),
+        (name = "dashboard", description = "Per-user counters"),
+    )
+)]
+struct Root;
+
+struct BearerScheme;
+
+impl Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "Access token from `POST /v1/auth/login` or `/v1/auth/register`.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The whole document, as served and as committed in `openapi/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let mut doc = Root::openapi();
+    for part in [
+        super::health::Api::openapi(),
+        super::auth::Api::openapi(),
+        super::me::Api::openapi(),
+    ] {
+        doc.merge(part);
+    }
+    doc
+}
+
+fn problem_response(description: &str, example: serde_json::Value) -> RefOr<Response> {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            PROBLEM_JSON,
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ProblemDetails")))
+                .example(Some(example))
+                .build(),
+        )
+        .build()
+        .into()
+}
+
+macro_rules! problem {
+    ($name:ident, $status:expr, $code:expr, $title:expr, $description:expr, $detail:expr $(, $extra:tt)?) => {
+        pub struct $name;
+        impl<'r> utoipa::ToResponse<'r> for $name {
+            fn response() -> (&'r str, RefOr<Response>) {
+                #[allow(unused_mut)]
+                let mut example = json!({
+                    "type": format!("/problems/{}", $code.replace('_', "-")),
+                    "title": $title,
+                    "status": $status,
+                    "detail": $detail,
+                    "code": $code,
+                });
+                $( if let (Some(map), serde_json::Value::Object(extra)) = (example.as_object_mut(), json!($extra)) { map.extend(extra); } )?
+                (stringify!($name), problem_response($description, example))
+            }
+        }
+    };
+}
+
+problem!(
+    BadRequest,
+    400,
+    "malformed_json",
+    "Malformed request",
+    "The request is malformed: invalid JSON, a bad path or query parameter, or a bad header.",
+    "The request body is not valid JSON: EOF while parsing an object at line 1 column 12"
+);
+problem!(
+    Unauthorized,
+    401,
+    "unauthorized",
+    "Authentication required",
+    "No, expired or invalid credentials. The response carries `WWW-Authenticate: Bearer`.",
+    "A valid bearer access token is required."
+);
+problem!(
+    Forbidden,
+    403,
+    "forbidden",
+    "Not allowed",
+    "The caller takes part in the resource but may not do this.",
+    "Your role on this order does not allow this move."
+);
+problem!(
+    NotFound,
+    404,
+    "not_found",
+    "Not found",
+    "The resource does not exist, or is not visible to the caller.",
+    "No such order, or it is not visible to you."
+);
+problem!(Conflict, 409, "invalid_transition", "Transition not allowed",
+    "The request conflicts with the resource's current state.",
+    "An order in status `new` cannot move to `completed`.",
+    {"current_status": "new", "allowed_transitions": ["cancelled"]});
+problem!(PreconditionFailed, 412, "precondition_failed", "The resource has changed",
+    "`If-Match` names a version that is no longer current.",
+    "If-Match does not match the current version 4; fetch the resource and retry.",
+    {"current_version": 4});
+problem!(
+    PayloadTooLarge,
+    413,
+    "payload_too_large",
+    "Request body too large",
+    "The request body exceeds the size limit.",
+    "The request body exceeds the size limit."
+);
+problem!(
+    UnsupportedMediaType,
+    415,
+    "unsupported_media_type",
+    "Unsupported media type",
+    "The request body is not `application/json`.",
+    "Send the request body as `Content-Type: application/json`."
+);
+problem!(ValidationFailed, 422, "validation_failed", "The request is invalid",
+    "The request is well-formed but some fields are invalid; `errors` names each.",
+    "1 field failed validation; see `errors`.",
+    {"errors": [{"field": "email", "code": "invalid_email", "message": "is not a valid email address"}]});
+problem!(
+    RateLimited,
+    429,
+    "rate_limited",
+    "Too many requests",
+    "Too many attempts. The response carries `Retry-After` in seconds.",
+    "Too many attempts; retry after 42 seconds."
+);
+problem!(
+    ServiceUnavailable,
+    503,
+    "service_unavailable",
+    "Service unavailable",
+    "A dependency (the database) is unavailable.",
+    "A dependency (the database) is unavailable; retry shortly."
+);
+
+/// The committed document's path, relative to the crate root.
+pub const COMMITTED_PATH: &str = "openapi/openapi.json";
+
+pub fn to_pretty_json() -> String {
+    let mut s = openapi()
+        .to_pretty_json()
+        .expect("the OpenAPI document serialises");
+    s.push('\n');
+    s
+}

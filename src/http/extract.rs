@@ -1,0 +1,262 @@
+//! Request extractors that fail with problem details: JSON bodies (with the path of the offending
+//! field), `If-Match`, `Idempotency-Key`, and the error handlers for actix's own Path/Query extractors.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::error::{PathError, QueryPayloadError};
+use actix_web::http::header;
+use actix_web::{mime, web, FromRequest, HttpRequest};
+use serde::de::DeserializeOwned;
+use serde::Deserialize as _;
+use validator::Validate;
+
+use super::error::{ApiError, FieldError};
+
+/// A JSON request body: `Content-Type: application/json` (415 otherwise), within the size limit (413),
+/// syntactically valid (400) and of the right shape (422 naming the field), then validated (422).
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned + Validate + 'static> FromRequest for Json<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<mime::Mime>().ok())
+            .is_some_and(|m| {
+                m.type_() == mime::APPLICATION
+                    && (m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON))
+            });
+        let bytes = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            if !is_json {
+                return Err(ApiError::UnsupportedMediaType);
+            }
+            let bytes = bytes.await.map_err(|e| payload_error(e.as_error()))?;
+            let value = parse_json::<T>(&bytes)?;
+            value.validate()?;
+            Ok(Json(value))
+        })
+    }
+}
+
+fn payload_error(e: Option<&actix_web::error::PayloadError>) -> ApiError {
+    match e {
+        Some(actix_web::error::PayloadError::Overflow) => ApiError::PayloadTooLarge,
+        _ => ApiError::bad_request("malformed_request", "The request body could not be read."),
+    }
+}
+
+/// Deserialises with the path of the field that failed, so `errors[].field` can name it.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => {
+                let message = inner.to_string();
+                let (field, code) = if between_backticks(&message, "unknown field `").is_some() {
+                    // serde_path_to_error's path already ends at the unknown field.
+                    (path, "unknown_field")
+                } else if let Some(name) = between_backticks(&message, "missing field `") {
+                    (join_path(&path, &name), "required")
+                } else {
+                    (path, "invalid_type")
+                };
+                let message = strip_position(&message);
+                ApiError::Validation(vec![FieldError::new(
+                    if field == "." { String::new() } else { field },
+                    code,
+                    message,
+                )])
+            }
+            _ => ApiError::bad_request(
+                "malformed_json",
+                format!("The request body is not valid JSON: {inner}"),
+            ),
+        }
+    })
+}
+
+fn between_backticks(message: &str, prefix: &str) -> Option<String> {
+    let rest = message.split_once(prefix)?.1;
+    Some(rest.split_once('`')?.0.to_string())
+}
+
+fn join_path(path: &str, field: &str) -> String {
+    if path.is_empty() || path == "." {
+        field.to_string()
+    } else {
+        // serde_path_to_error reports the container for missing/unknown fields.
+        format!("{path}.{field}")
+    }
+}
+
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}
+
+/// `If-Match: "<version>"`: the version the caller last saw. Absent means "whatever is current".
+pub struct IfMatch(pub Option<i64>);
+
+impl FromRequest for IfMatch {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(parse_if_match(req.headers().get(header::IF_MATCH)))
+    }
+}
+
+fn parse_if_match(value: Option<&header::HeaderValue>) -> Result<IfMatch, ApiError> {
+    let Some(value) = value else {
+        return Ok(IfMatch(None));
+    };
+    let raw = value.to_str().unwrap_or("").trim();
+    if raw == "*" {
+        return Ok(IfMatch(None));
+    }
+    let unquoted = raw.trim_start_matches("W/").trim_matches('"');
+    unquoted
+        .parse::<i64>()
+        .map(|v| IfMatch(Some(v)))
+        .map_err(|_| {
+            ApiError::bad_request(
+                "invalid_if_match",
+                "If-Match must be the resource's ETag, e.g. `\"3\"`.",
+            )
+        })
+}
+
+/// The `ETag` value for a resource version.
+pub fn etag(version: i64) -> (header::HeaderName, String) {
+    (header::ETAG, format!("\"{version}\""))
+}
+
+/// `Idempotency-Key`: 1 to 255 visible ASCII characters chosen by the caller.
+pub struct IdempotencyKey(pub Option<String>);
+
+impl FromRequest for IdempotencyKey {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let result = match req.headers().get("Idempotency-Key") {
+            None => Ok(IdempotencyKey(None)),
+            Some(v) => match v.to_str() {
+                Ok(s)
+                    if !s.is_empty()
+                        && s.len() <= 255
+                        && s.bytes().all(|b| b.is_ascii_graphic()) =>
+                {
+                    Ok(IdempotencyKey(Some(s.to_string())))
+                }
+                _ => Err(ApiError::bad_request(
+                    "invalid_idempotency_key",
+                    "Idempotency-Key must be 1 to 255 visible ASCII characters.",
+                )),
+            },
+        };
+        std::future::ready(result)
+    }
+}
+
+pub fn path_error(err: PathError, _: &HttpRequest) -> actix_web::Error {
+    let detail = match err {
+        PathError::Deserialize(e) => format!("Invalid path parameter: {e}"),
+        _ => "Invalid path parameter.".into(),
+    };
+    ApiError::bad_request("invalid_path_parameter", detail).into()
+}
+
+pub fn query_error(err: QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
+    let detail = match err {
+        QueryPayloadError::Deserialize(e) => format!("Invalid query string: {e}"),
+        _ => "Invalid query string.".into(),
+    };
+    ApiError::bad_request("invalid_query", detail).into()
+}
+
+/// For PATCH bodies: tells "absent" (`None`) from "null" (`Some(None)`), so null can clear a field.
+pub fn nullable<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: serde::Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        name: String,
+        price: Price,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Price {
+        amount: i64,
+    }
+
+    fn field_error(json: &str) -> FieldError {
+        match parse_json::<Body>(json.as_bytes()) {
+            Err(ApiError::Validation(errors)) => errors[0].clone(),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn names_the_field_with_the_wrong_type() {
+        let e = field_error(r#"{"name": "x", "price": {"amount": "ten"}}"#);
+        assert_eq!(e.field, "price.amount");
+        assert_eq!(e.code, "invalid_type");
+    }
+
+    #[test]
+    fn names_unknown_and_missing_fields() {
+        let e = field_error(r#"{"name": "x", "price": {"amount": 1}, "is_admin": true}"#);
+        assert_eq!(
+            (e.field.as_str(), e.code.as_str()),
+            ("is_admin", "unknown_field")
+        );
+        let e = field_error(r#"{"price": {"amount": 1}}"#);
+        assert_eq!((e.field.as_str(), e.code.as_str()), ("name", "required"));
+    }
+
+    #[test]
+    fn syntax_errors_are_bad_requests() {
+        assert!(matches!(
+            parse_json::<Body>(b"{\"name\": "),
+            Err(ApiError::BadRequest {
+                code: "malformed_json",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn if_match_accepts_quoted_and_weak_versions() {
+        let v = |s: &'static str| parse_if_match(Some(&header::HeaderValue::from_static(s)));
+        assert_eq!(v("\"3\"").unwrap().0, Some(3));
+        assert_eq!(v("W/\"4\"").unwrap().0, Some(4));
+        assert_eq!(v("*").unwrap().0, None);
+        assert!(v("abc").is_err());
+    }
+}

@@ -1,0 +1,77 @@
+//! The HTTP layer: routing, extractors, handlers and the OpenAPI document. Handlers turn requests
+//! into domain values, call `db` queries (composed in transactions) and map results to responses.
+
+pub mod auth;
+pub mod auth_user;
+pub mod docs;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod me;
+pub mod rate_limit;
+pub mod request_id;
+pub mod state;
+
+use actix_web::body::{BoxBody, EitherBody};
+use actix_web::dev::ServiceResponse;
+use actix_web::http::{header, StatusCode};
+use actix_web::middleware::ErrorHandlerResponse;
+use actix_web::{web, HttpResponse, ResponseError};
+use utoipa_swagger_ui::SwaggerUi;
+
+use error::{ApiError, PROBLEM_JSON};
+
+/// Every route of the service. Shared by `serve` and the tests, so tests exercise the real router.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(web::PathConfig::default().error_handler(extract::path_error))
+        .app_data(web::QueryConfig::default().error_handler(extract::query_error))
+        .configure(health::routes)
+        .service(
+            web::scope("/v1")
+                .configure(auth::routes)
+                .configure(me::routes),
+        )
+        .service(web::resource("/swagger-ui").route(web::get().to(|| async {
+            HttpResponse::PermanentRedirect()
+                .insert_header((header::LOCATION, "/swagger-ui/"))
+                .finish()
+        })))
+        .service(
+            SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", docs::openapi()),
+        )
+        .default_service(web::to(|| async {
+            Err::<HttpResponse, _>(ApiError::NotFound("route"))
+        }));
+}
+
+/// Rewrites any error response that is not already problem+json (actix's own 404/405/413, a
+/// middleware's refusal) into problem+json, so clients parse every error one way.
+pub fn problemize<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    if is_problem {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let error = match res.status() {
+        StatusCode::NOT_FOUND => ApiError::NotFound("route"),
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType,
+        StatusCode::UNAUTHORIZED => {
+            ApiError::Unauthorized("A valid bearer access token is required.")
+        }
+        s if s.is_client_error() => {
+            ApiError::bad_request("malformed_request", "The request could not be processed.")
+        }
+        _ => ApiError::Internal(anyhow::anyhow!("unhandled error response {}", res.status())),
+    };
+    let (req, original) = res.into_parts();
+    drop(original);
+    let replacement: HttpResponse<BoxBody> = error.error_response();
+    let res = ServiceResponse::new(req, replacement).map_into_right_body();
+    Ok(ErrorHandlerResponse::Response(res))
+}
+
+pub type ProblemBody<B> = EitherBody<B, BoxBody>;

@@ -1,0 +1,84 @@
+//! Building and running the HTTP server (and the background worker) from settings and a pool.
+
+use std::net::TcpListener;
+
+use actix_cors::Cors;
+use actix_web::dev::Server;
+use actix_web::middleware::{from_fn, ErrorHandlers};
+use actix_web::{http::header, web, App, HttpServer};
+use tracing_actix_web::TracingLogger;
+
+use crate::config::Settings;
+use crate::db::DbPool;
+use crate::http::{self, request_id, state::AppState};
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Binds `HOST:PORT` (port 0 picks a free one, as the tests do) and builds the server.
+    pub fn build(settings: Settings, pool: DbPool) -> anyhow::Result<Self> {
+        let address = format!("{}:{}", settings.host, settings.port);
+        let listener = TcpListener::bind(&address)
+            .map_err(|e| anyhow::anyhow!("cannot listen on {address}: {e}"))?;
+        let port = listener.local_addr()?.port();
+        let server = run(listener, settings, pool)?;
+        Ok(Application { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGINT/SIGTERM; in-flight requests get up to 30 s to finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn cors(origins: &[String]) -> Cors {
+    let cors = if origins.iter().any(|o| o == "*") {
+        Cors::default().allow_any_origin()
+    } else {
+        origins
+            .iter()
+            .fold(Cors::default(), |cors, origin| cors.allowed_origin(origin))
+    };
+    cors.allowed_methods(["GET", "POST", "PATCH", "PUT", "DELETE", "OPTIONS"])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::IF_MATCH,
+            header::HeaderName::from_static("idempotency-key"),
+            header::HeaderName::from_static(request_id::HEADER),
+        ])
+        .expose_headers([
+            header::ETAG,
+            header::LOCATION,
+            header::RETRY_AFTER,
+            header::HeaderName::from_static(request_id::HEADER),
+        ])
+        .max_age(3600)
+}
+
+fn run(listener: TcpListener, settings: Settings, pool: DbPool) -> anyhow::Result<Server> {
+    let max_body = settings.max_body_bytes;
+    let origins = settings.cors_allowed_origins.clone();
+    let state = web::Data::new(AppState::new(settings, pool));
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(ErrorHandlers::new().default_handler(http::problemize))
+            .wrap(cors(&origins))
+            .wrap(TracingLogger::<request_id::RequestSpan>::new())
+            .wrap(from_fn(request_id::middleware))
+            .app_data(state.clone())
+            .app_data(web::PayloadConfig::new(max_body))
+            .configure(http::configure)
+    })
+    .listen(listener)?
+    .shutdown_timeout(30)
+    .run();
+    Ok(server)
+}

@@ -1,0 +1,299 @@
+//! The test harness: each test gets the real app on a random port, over real HTTP, on a database of
+//! its own cloned from a migrated template, so tests run in parallel without seeing each other's rows.
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use createspace::config::Settings;
+use createspace::db::{self, bootstrap, bootstrap::PgUrl, DbPool};
+use createspace::startup::Application;
+use diesel_async::RunQueryDsl;
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+pub const JWT_SECRET: &str = "test-secret-that-is-at-least-32-characters-long";
+
+fn manifest_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A name for the template that changes whenever a migration does, so a stale template is never used.
+fn template_name() -> String {
+    let mut files: Vec<PathBuf> = Vec::new();
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir)
+            .expect("migrations/ is readable")
+            .flatten()
+        {
+            let p = entry.path();
+            if p.is_dir() {
+                walk(&p, out)
+            } else {
+                out.push(p)
+            }
+        }
+    }
+    walk(&manifest_dir().join("migrations"), &mut files);
+    files.sort();
+    let mut hasher = DefaultHasher::new();
+    for f in files {
+        f.file_name().hash(&mut hasher);
+        std::fs::read(&f).unwrap().hash(&mut hasher);
+    }
+    format!("createspace_template_{:016x}", hasher.finish())
+}
+
+struct Template {
+    server: PgUrl,
+    name: String,
+}
+
+/// Runs `f` to completion on a runtime of its own, off the test's runtime (used for set-up and
+/// teardown, which must not depend on the test's runtime being alive).
+fn on_own_runtime<T: Send + 'static>(
+    f: impl std::future::Future<Output = T> + Send + 'static,
+) -> T {
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("a runtime")
+            .block_on(f)
+    })
+    .join()
+    .expect("helper thread panicked")
+}
+
+fn template() -> &'static Template {
+    static TEMPLATE: OnceLock<Template> = OnceLock::new();
+    TEMPLATE.get_or_init(|| {
+        on_own_runtime(async {
+            let configured = std::env::var("DATABASE_URL").ok().filter(|s| !s.is_empty());
+            let server =
+                bootstrap::locate_server(configured.as_deref(), &manifest_dir().join("data"))
+                    .await
+                    .expect("a PostgreSQL server for the tests");
+            let name = template_name();
+            let mut admin = bootstrap::connect(&server.maintenance()).await.unwrap();
+            // Several test processes (nextest) may race to build the template: one builds, the
+            // others wait on the lock and then find it.
+            diesel::sql_query("SELECT pg_advisory_lock(74616)")
+                .execute(&mut admin)
+                .await
+                .unwrap();
+            if !bootstrap::database_exists(&mut admin, &name).await.unwrap() {
+                let building = format!("{name}_building");
+                diesel::sql_query(format!(
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    bootstrap::quote_ident(&building)
+                ))
+                .execute(&mut admin)
+                .await
+                .unwrap();
+                bootstrap::ensure_database(&server.with_database(&building))
+                    .await
+                    .unwrap();
+                bootstrap::run_migrations(&server.with_database(&building))
+                    .await
+                    .expect("migrations apply to a fresh database");
+                diesel::sql_query(format!(
+                    "ALTER DATABASE {} RENAME TO {}",
+                    bootstrap::quote_ident(&building),
+                    bootstrap::quote_ident(&name)
+                ))
+                .execute(&mut admin)
+                .await
+                .unwrap();
+            }
+            diesel::sql_query("SELECT pg_advisory_unlock(74616)")
+                .execute(&mut admin)
+                .await
+                .unwrap();
+            Template { server, name }
+        })
+    })
+}
+
+pub fn test_settings() -> Settings {
+    let mut settings = Settings::from_lookup(&|_| None).expect("default settings");
+    settings.port = 0;
+    settings.jwt.secret = JWT_SECRET.into();
+    settings.jwt.generated = false;
+    settings.orders.worker_interval = Duration::from_millis(100);
+    settings
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub pool: DbPool,
+    database: Option<PgUrl>,
+}
+
+#[derive(Clone, Debug)]
+pub struct TestUser {
+    pub id: Uuid,
+    pub email: String,
+    pub token: String,
+    pub refresh_token: String,
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Spawns the app with adjusted settings, on a fresh database.
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+        let template = template();
+        let name = format!("createspace_test_{}", Uuid::new_v4().simple());
+        let admin_url = template.server.maintenance();
+        let create = format!(
+            "CREATE DATABASE {} TEMPLATE {}",
+            bootstrap::quote_ident(&name),
+            bootstrap::quote_ident(&template.name)
+        );
+        on_own_runtime(async move {
+            let mut admin = bootstrap::connect(&admin_url).await.unwrap();
+            diesel::sql_query(create).execute(&mut admin).await.unwrap();
+        });
+        let database = template.server.with_database(&name);
+        let mut settings = test_settings();
+        adjust(&mut settings);
+        let pool = db::pool(&database.as_string(), 5).unwrap();
+        Self::start(settings, pool, Some(database))
+    }
+
+    /// The app with a pool pointing at a server that does not answer.
+    pub async fn spawn_without_database() -> TestApp {
+        let pool = db::pool("postgres://postgres@127.0.0.1:9/nothing", 1).unwrap();
+        Self::start(test_settings(), pool, None)
+    }
+
+    fn start(settings: Settings, pool: DbPool, database: Option<PgUrl>) -> TestApp {
+        let app = Application::build(settings, pool.clone()).expect("the app builds");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        TestApp {
+            address,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            pool,
+            database,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
+        let builder = self.client.request(method, self.url(path));
+        match token {
+            Some(t) => builder.bearer_auth(t),
+            None => builder,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Response {
+        self.request(Method::GET, path, Some(token))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
+        self.request(Method::POST, path, token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: &Value) -> Response {
+        self.request(Method::PATCH, path, Some(token))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Registers a user named `name` (email `name@example.com`) and returns its tokens.
+    pub async fn register(&self, name: &str) -> TestUser {
+        let email = format!("{name}@example.com");
+        let res = self
+            .post(
+                "/v1/auth/register",
+                None,
+                &json!({"email": email, "password": PASSWORD, "display_name": name}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED, "registering {name}");
+        let body: Value = res.json().await.unwrap();
+        TestUser {
+            id: body["user"]["id"].as_str().unwrap().parse().unwrap(),
+            email,
+            token: body["access_token"].as_str().unwrap().to_string(),
+            refresh_token: body["refresh_token"].as_str().unwrap().to_string(),
+        }
+    }
+
+    pub async fn conn(&self) -> db::DbConn {
+        db::connection(&self.pool).await.unwrap()
+    }
+
+    /// Runs raw SQL against the test's database (for arranging states the API cannot reach quickly).
+    pub async fn sql(&self, statement: &str) {
+        let mut conn = self.conn().await;
+        diesel::sql_query(statement)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(database) = self.database.take() {
+            let admin = database.maintenance();
+            let drop = format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                bootstrap::quote_ident(database.database())
+            );
+            on_own_runtime(async move {
+                if let Ok(mut conn) = bootstrap::connect(&admin).await {
+                    let _ = diesel::sql_query(drop).execute(&mut conn).await;
+                }
+            });
+        }
+    }
+}
+
+/// Reads a problem+json error, asserting the status and the content type.
+pub async fn problem(res: Response, status: StatusCode) -> Value {
+    assert_eq!(res.status(), status, "unexpected status");
+    let content_type = res
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string());
+    assert_eq!(content_type.as_deref(), Some("application/problem+json"));
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["status"], status.as_u16());
+    assert!(body["type"].as_str().unwrap().starts_with("/problems/"));
+    body
+}
+
+pub async fn json_ok(res: Response, status: StatusCode) -> Value {
+    let actual = res.status();
+    let body = res.text().await.unwrap();
+    assert_eq!(actual, status, "unexpected status; body: {body}");
+    serde_json::from_str(&body).unwrap()
+}

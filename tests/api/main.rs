@@ -1,0 +1,8 @@
+//! HTTP-level tests of the whole service. One binary, so it links once.
+
+mod auth;
+mod errors;
+mod health;
+mod helpers;
+mod me;
+mod openapi;
