@@ -15,6 +15,7 @@ use crate::http::{self, request_id, state::AppState};
 pub struct Application {
     port: u16,
     server: Server,
+    worker: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -24,8 +25,13 @@ impl Application {
         let listener = TcpListener::bind(&address)
             .map_err(|e| anyhow::anyhow!("cannot listen on {address}: {e}"))?;
         let port = listener.local_addr()?.port();
+        let worker = tokio::spawn(crate::jobs::run(pool.clone(), settings.orders.clone()));
         let server = run(listener, settings, pool)?;
-        Ok(Application { port, server })
+        Ok(Application {
+            port,
+            server,
+            worker,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -34,7 +40,9 @@ impl Application {
 
     /// Serves until SIGINT/SIGTERM; in-flight requests get up to 30 s to finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let result = self.server.await;
+        self.worker.abort();
+        result
     }
 }
 

@@ -2,8 +2,10 @@
 //! callers compose several into one transaction. Nothing here knows about HTTP.
 
 pub mod bootstrap;
+pub mod orders;
 pub mod outbox;
 pub mod schema;
+pub mod services;
 pub mod users;
 
 use std::time::Duration;
@@ -32,4 +34,21 @@ pub async fn connection(pool: &DbPool) -> Result<DbConn, Unavailable> {
         Ok(Err(e)) => Err(Unavailable(e.to_string())),
         Err(_) => Err(Unavailable("timed out waiting for a connection".into())),
     }
+}
+
+/// The outcome of a write guarded by the row's version.
+pub enum Update<T> {
+    Updated(T),
+    NotFound,
+    /// `If-Match` named another version; carries the current one.
+    Stale(i64),
+}
+
+/// A LIKE pattern matching `text` anywhere, with LIKE's wildcards in `text` escaped.
+pub fn like_pattern(text: &str) -> String {
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
 }

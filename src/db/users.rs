@@ -6,6 +6,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::schema::{password_reset_tokens, refresh_tokens, users};
+pub use super::Update;
 
 #[derive(Clone, Debug, Queryable, Selectable)]
 #[diesel(table_name = users)]
@@ -84,13 +85,6 @@ pub async fn find_active(
         .first(conn)
         .await
         .optional()
-}
-
-pub enum Update<T> {
-    Updated(T),
-    NotFound,
-    /// `If-Match` named another version; carries the current one.
-    Stale(i64),
 }
 
 /// Applies profile changes guarded by the expected version (when the caller sent `If-Match`).

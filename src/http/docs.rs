@@ -66,6 +66,11 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         super::health::Api::openapi(),
         super::auth::Api::openapi(),
         super::me::Api::openapi(),
+        super::services::Api::openapi(),
+        super::orders::Api::openapi(),
+        super::transitions::Api::openapi(),
+        super::cancellations::Api::openapi(),
+        super::dashboard::Api::openapi(),
     ] {
         doc.merge(part);
     }

@@ -3,14 +3,21 @@
 
 pub mod auth;
 pub mod auth_user;
+pub mod cancellations;
+pub mod dashboard;
 pub mod docs;
 pub mod error;
 pub mod extract;
 pub mod health;
 pub mod me;
+pub mod money;
+pub mod orders;
+pub mod pagination;
 pub mod rate_limit;
 pub mod request_id;
+pub mod services;
 pub mod state;
+pub mod transitions;
 
 use actix_web::body::{BoxBody, EitherBody};
 use actix_web::dev::ServiceResponse;
@@ -29,7 +36,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::scope("/v1")
                 .configure(auth::routes)
-                .configure(me::routes),
+                .configure(me::routes)
+                .configure(services::routes)
+                .configure(orders::routes)
+                .configure(transitions::routes)
+                .configure(cancellations::routes)
+                .configure(dashboard::routes),
         )
         .service(web::resource("/swagger-ui").route(web::get().to(|| async {
             HttpResponse::PermanentRedirect()

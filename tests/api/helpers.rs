@@ -246,6 +246,16 @@ impl TestApp {
         }
     }
 
+    /// Registers a user and makes it an admin directly in the database (as the CLI does).
+    pub async fn register_admin(&self, name: &str) -> TestUser {
+        let user = self.register(name).await;
+        let mut conn = self.conn().await;
+        db::users::set_admin(&mut conn, &user.email, true)
+            .await
+            .unwrap();
+        user
+    }
+
     pub async fn conn(&self) -> db::DbConn {
         db::connection(&self.pool).await.unwrap()
     }
@@ -257,6 +267,95 @@ impl TestApp {
             .execute(&mut conn)
             .await
             .unwrap();
+    }
+}
+
+/// Orders: arranging an order in a given status through the API, as its parties would.
+impl TestApp {
+    pub async fn place_order(&self, client: &TestUser, creative: &TestUser) -> Value {
+        self.place_order_with(client, creative, json!({})).await
+    }
+
+    /// A custom order; `overrides` replaces fields of the default body.
+    pub async fn place_order_with(
+        &self,
+        client: &TestUser,
+        creative: &TestUser,
+        overrides: Value,
+    ) -> Value {
+        let mut body = json!({
+            "creative_id": creative.id,
+            "title": "Logo design",
+            "requirements": "A fox, orange and teal.",
+            "price": {"amount": 15000, "currency": "EUR"},
+            "due_at": (chrono::Utc::now() + chrono::Duration::days(7)).to_rfc3339(),
+            "revisions_included": 1,
+        });
+        for (k, v) in overrides.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        json_ok(
+            self.post("/v1/orders", Some(&client.token), &body).await,
+            StatusCode::CREATED,
+        )
+        .await
+    }
+
+    pub async fn transition(
+        &self,
+        user: &TestUser,
+        order_id: &str,
+        to: &str,
+        note: Option<&str>,
+    ) -> Response {
+        let mut body = json!({"to": to});
+        if let Some(note) = note {
+            body["note"] = json!(note);
+        }
+        self.post(
+            &format!("/v1/orders/{order_id}/transitions"),
+            Some(&user.token),
+            &body,
+        )
+        .await
+    }
+
+    /// Moves an order along the happy path (plus dispute) until it reaches `status`.
+    pub async fn order_in(&self, status: &str, client: &TestUser, creative: &TestUser) -> String {
+        let order = self.place_order(client, creative).await;
+        let id = order["id"].as_str().unwrap().to_string();
+        let steps: &[(&TestUser, &str)] = match status {
+            "new" => &[],
+            "in_progress" => &[(creative, "in_progress")],
+            "delivered" => &[(creative, "in_progress"), (creative, "delivered")],
+            "completed" => &[
+                (creative, "in_progress"),
+                (creative, "delivered"),
+                (client, "completed"),
+            ],
+            "declined" => &[(creative, "declined")],
+            "cancelled" => &[(client, "cancelled")],
+            "disputed" => &[(creative, "in_progress"), (client, "disputed")],
+            other => panic!("no recipe for {other}"),
+        };
+        for (user, to) in steps {
+            let res = self.transition(user, &id, to, Some("because")).await;
+            assert_eq!(
+                res.status(),
+                StatusCode::OK,
+                "moving to {to}: {}",
+                res.text().await.unwrap()
+            );
+        }
+        id
+    }
+
+    pub async fn order(&self, user: &TestUser, id: &str) -> Value {
+        json_ok(
+            self.get(&format!("/v1/orders/{id}"), &user.token).await,
+            StatusCode::OK,
+        )
+        .await
     }
 }
 

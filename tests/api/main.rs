@@ -6,3 +6,6 @@ mod health;
 mod helpers;
 mod me;
 mod openapi;
+mod orders;
+mod services;
+mod transitions;

@@ -1,0 +1,155 @@
+//! Services that creatives offer.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::schema::services;
+use super::Update;
+
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = services)]
+pub struct ServiceRow {
+    pub id: Uuid,
+    pub creative_id: Uuid,
+    pub title: String,
+    pub description: String,
+    pub price_amount: i64,
+    pub price_currency: String,
+    pub delivery_days: i32,
+    pub revisions_included: i32,
+    pub archived_at: Option<DateTime<Utc>>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = services)]
+pub struct NewService {
+    pub id: Uuid,
+    pub creative_id: Uuid,
+    pub title: String,
+    pub description: String,
+    pub price_amount: i64,
+    pub price_currency: String,
+    pub delivery_days: i32,
+    pub revisions_included: i32,
+}
+
+#[derive(Default, AsChangeset)]
+#[diesel(table_name = services)]
+pub struct ServiceChanges {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub price_amount: Option<i64>,
+    pub price_currency: Option<String>,
+    pub delivery_days: Option<i32>,
+    pub revisions_included: Option<i32>,
+}
+
+pub async fn insert(conn: &mut AsyncPgConnection, service: NewService) -> QueryResult<ServiceRow> {
+    diesel::insert_into(services::table)
+        .values(&service)
+        .returning(ServiceRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// A service by id, archived ones included (orders keep pointing at them).
+pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<ServiceRow>> {
+    services::table
+        .find(id)
+        .select(ServiceRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub struct ServiceFilter {
+    pub creative_id: Option<Uuid>,
+    /// Case-insensitive substring of the title.
+    pub q: Option<String>,
+    /// Keyset cursor: only services with a smaller (older) id.
+    pub before: Option<Uuid>,
+    pub limit: i64,
+}
+
+/// Active services, newest first.
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    filter: ServiceFilter,
+) -> QueryResult<Vec<ServiceRow>> {
+    let mut query = services::table
+        .filter(services::archived_at.is_null())
+        .select(ServiceRow::as_select())
+        .order(services::id.desc())
+        .limit(filter.limit)
+        .into_boxed();
+    if let Some(creative) = filter.creative_id {
+        query = query.filter(services::creative_id.eq(creative));
+    }
+    if let Some(q) = filter.q {
+        query = query.filter(services::title.ilike(super::like_pattern(&q)));
+    }
+    if let Some(before) = filter.before {
+        query = query.filter(services::id.lt(before));
+    }
+    query.load(conn).await
+}
+
+/// Edits an active service of `creative`, guarded by the expected version when given.
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    creative: Uuid,
+    changes: ServiceChanges,
+    expected_version: Option<i64>,
+) -> QueryResult<Update<ServiceRow>> {
+    let mut target = diesel::update(services::table)
+        .filter(services::id.eq(id))
+        .filter(services::creative_id.eq(creative))
+        .filter(services::archived_at.is_null())
+        .into_boxed();
+    if let Some(v) = expected_version {
+        target = target.filter(services::version.eq(v));
+    }
+    let updated = target
+        .set((
+            changes,
+            services::version.eq(services::version + 1),
+            services::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(ServiceRow::as_returning())
+        .get_result(conn)
+        .await
+        .optional()?;
+    Ok(match updated {
+        Some(row) => Update::Updated(row),
+        None => match find(conn, id).await? {
+            Some(row) if row.creative_id == creative && row.archived_at.is_none() => {
+                Update::Stale(row.version)
+            }
+            _ => Update::NotFound,
+        },
+    })
+}
+
+/// Archives an active service of `creative`; true if it did.
+pub async fn archive(conn: &mut AsyncPgConnection, id: Uuid, creative: Uuid) -> QueryResult<bool> {
+    let n = diesel::update(
+        services::table
+            .filter(services::id.eq(id))
+            .filter(services::creative_id.eq(creative))
+            .filter(services::archived_at.is_null()),
+    )
+    .set((
+        services::archived_at.eq(diesel::dsl::now),
+        services::version.eq(services::version + 1),
+        services::updated_at.eq(diesel::dsl::now),
+    ))
+    .execute(conn)
+    .await?;
+    Ok(n == 1)
+}

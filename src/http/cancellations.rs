@@ -1,0 +1,331 @@
+//! Cancellation by consent: one party asks, the other accepts or rejects; unanswered, the system
+//! accepts it after `CANCELLATION_AUTO_ACCEPT_AFTER`.
+
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, Utc};
+use diesel_async::AsyncConnection;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::{OpenApi, ToSchema};
+use uuid::Uuid;
+use validator::Validate;
+
+use super::auth_user::AuthUser;
+use super::docs;
+use super::error::ApiError;
+use super::extract::Json;
+use super::orders::{facts, role_of, viewer};
+use super::state::{to_chrono, AppState};
+use super::transitions::refusal;
+use crate::db::{self, orders, outbox};
+use crate::domain::order::{self as machine, ActorRole, Effect, OrderStatus};
+use crate::domain::text;
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        create_cancellation_request,
+        get_cancellation_request,
+        respond_to_cancellation_request
+    ),
+    components(schemas(
+        CancellationRequestBody,
+        CancellationDecision,
+        Decision,
+        CancellationResponse
+    ))
+)]
+pub struct Api;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/orders/{id}/cancellation-request")
+            .route(web::post().to(create_cancellation_request))
+            .route(web::get().to(get_cancellation_request)),
+    )
+    .service(
+        web::resource("/orders/{id}/cancellation-request/response")
+            .route(web::post().to(respond_to_cancellation_request)),
+    );
+}
+
+#[derive(Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "My brief changed; I no longer need the cover."}))]
+pub struct CancellationRequestBody {
+    /// 1 to 2000 characters.
+    reason: String,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Accept,
+    Reject,
+}
+
+#[derive(Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"decision": "accept"}))]
+pub struct CancellationDecision {
+    decision: Decision,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"id": "0193a0a4-a000-7c41-9a0e-2f1b7c9d8e05", "order_id": "0193a0a4-8000-7c41-9a0e-2f1b7c9d8e03",
+    "requested_by": "0193a0a4-5e2b-7c41-9a0e-2f1b7c9d8e09", "requester_role": "client",
+    "reason": "My brief changed.", "status": "pending", "auto_accept_at": "2026-11-30T15:20:00Z",
+    "resolved_by": null, "resolved_at": null, "created_at": "2026-11-28T15:20:00Z"}))]
+pub struct CancellationResponse {
+    pub id: Uuid,
+    pub order_id: Uuid,
+    pub requested_by: Uuid,
+    pub requester_role: ActorRole,
+    pub reason: String,
+    /// `pending`, `accepted` or `rejected`.
+    pub status: String,
+    /// When the system accepts it if the other party has not answered.
+    pub auto_accept_at: DateTime<Utc>,
+    /// Null while pending, or when the system resolved it.
+    pub resolved_by: Option<Uuid>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<orders::CancellationRow> for CancellationResponse {
+    fn from(r: orders::CancellationRow) -> Self {
+        CancellationResponse {
+            id: r.id,
+            order_id: r.order_id,
+            requested_by: r.requested_by,
+            requester_role: ActorRole::parse(&r.requester_role).unwrap_or(ActorRole::Client),
+            reason: r.reason,
+            status: r.status,
+            auto_accept_at: r.auto_accept_at,
+            resolved_by: r.resolved_by,
+            resolved_at: r.resolved_at,
+            created_at: r.created_at,
+        }
+    }
+}
+
+fn participants_only(role: ActorRole) -> Result<(), ApiError> {
+    match role {
+        ActorRole::Client | ActorRole::Creative => Ok(()),
+        _ => Err(ApiError::Forbidden {
+            code: "not_a_party",
+            detail: "Only the order's client or creative can take part in a cancellation request."
+                .into(),
+        }),
+    }
+}
+
+/// Ask the other party to agree to cancel an order that is `in_progress` or `delivered`.
+#[utoipa::path(post, path = "/v1/orders/{id}/cancellation-request", tag = "orders",
+    operation_id = "createCancellationRequest",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Order id")),
+    request_body = CancellationRequestBody,
+    responses(
+        (status = 201, description = "Request opened; the other party is notified", body = CancellationResponse),
+        (status = 400, response = docs::BadRequest),
+        (status = 401, response = docs::Unauthorized),
+        (status = 403, response = docs::Forbidden),
+        (status = 404, response = docs::NotFound),
+        (status = 409, response = docs::Conflict),
+        (status = 415, response = docs::UnsupportedMediaType),
+        (status = 422, response = docs::ValidationFailed),
+    ))]
+async fn create_cancellation_request(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    id: web::Path<Uuid>,
+    body: Json<CancellationRequestBody>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let reason = text::bounded(&body.0.reason, 1, 2000, true)
+        .map_err(|e| crate::http::error::invalid_field("reason", e))?;
+    let clock = state.clock();
+    let mut conn = db::connection(&state.pool).await?;
+    let order = orders::find_visible(&mut conn, id, viewer(&caller))
+        .await?
+        .ok_or(ApiError::NotFound("order"))?;
+    let role = role_of(&order, &caller);
+    participants_only(role)?;
+    let current = facts(&order);
+    machine::check_consented_cancellation(current.status)
+        .map_err(|r| refusal(r, &current, role, OrderStatus::Cancelled, &clock))?;
+    let auto_accept_at =
+        clock.now + to_chrono(state.settings.orders.cancellation_auto_accept_after);
+    let other = if role == ActorRole::Client {
+        order.creative_id
+    } else {
+        order.client_id
+    };
+    let row = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            let row = orders::insert_cancellation(
+                conn,
+                id,
+                caller.id.as_uuid(),
+                role,
+                &reason,
+                auto_accept_at,
+            )
+            .await?;
+            outbox::insert(
+                conn,
+                outbox::NewEvent::new(
+                    "order.cancellation_requested",
+                    "order",
+                    id,
+                    vec![other],
+                    json!({"order_id": id, "request_id": row.id, "requested_by": row.requested_by,
+                           "reason": row.reason, "auto_accept_at": row.auto_accept_at}),
+                ),
+            )
+            .await?;
+            Ok(row)
+        })
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            header::LOCATION,
+            format!("/v1/orders/{id}/cancellation-request"),
+        ))
+        .json(CancellationResponse::from(row)))
+}
+
+/// The order's latest cancellation request, whatever its state.
+#[utoipa::path(get, path = "/v1/orders/{id}/cancellation-request", tag = "orders",
+    operation_id = "getCancellationRequest",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Order id")),
+    responses(
+        (status = 200, description = "The latest request", body = CancellationResponse),
+        (status = 400, response = docs::BadRequest),
+        (status = 401, response = docs::Unauthorized),
+        (status = 404, response = docs::NotFound),
+    ))]
+async fn get_cancellation_request(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let mut conn = db::connection(&state.pool).await?;
+    orders::find_visible(&mut conn, id, viewer(&caller))
+        .await?
+        .ok_or(ApiError::NotFound("order"))?;
+    let row = orders::latest_cancellation(&mut conn, id)
+        .await?
+        .ok_or(ApiError::NotFound("cancellation request"))?;
+    Ok(HttpResponse::Ok().json(CancellationResponse::from(row)))
+}
+
+/// Accept or reject the other party's pending cancellation request. Accepting cancels the order.
+#[utoipa::path(post, path = "/v1/orders/{id}/cancellation-request/response", tag = "orders",
+    operation_id = "respondToCancellationRequest",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Order id")),
+    request_body = CancellationDecision,
+    responses(
+        (status = 200, description = "The request, resolved", body = CancellationResponse),
+        (status = 400, response = docs::BadRequest),
+        (status = 401, response = docs::Unauthorized),
+        (status = 403, response = docs::Forbidden),
+        (status = 404, response = docs::NotFound),
+        (status = 409, response = docs::Conflict),
+        (status = 415, response = docs::UnsupportedMediaType),
+        (status = 422, response = docs::ValidationFailed),
+    ))]
+async fn respond_to_cancellation_request(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    id: web::Path<Uuid>,
+    body: Json<CancellationDecision>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let accept = body.0.decision == Decision::Accept;
+    let clock = state.clock();
+    let mut conn = db::connection(&state.pool).await?;
+    let order = orders::find_visible(&mut conn, id, viewer(&caller))
+        .await?
+        .ok_or(ApiError::NotFound("order"))?;
+    let role = role_of(&order, &caller);
+    participants_only(role)?;
+    let request = orders::latest_cancellation(&mut conn, id)
+        .await?
+        .filter(|r| r.status == "pending")
+        .ok_or_else(|| {
+            ApiError::conflict(
+                "no_pending_cancellation_request",
+                "No pending cancellation request",
+                "This order has no pending cancellation request to answer.",
+            )
+        })?;
+    if request.requested_by == caller.id.as_uuid() {
+        return Err(ApiError::Forbidden {
+            code: "own_request",
+            detail: "The other party answers a cancellation request, not the one who made it."
+                .into(),
+        });
+    }
+    let current = facts(&order);
+    let resolved = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            let resolved =
+                orders::resolve_cancellation(conn, request.id, accept, Some(caller.id.as_uuid()))
+                    .await?
+                    .ok_or_else(|| {
+                        ApiError::conflict(
+                            "no_pending_cancellation_request",
+                            "No pending cancellation request",
+                            "The request was resolved by another action first.",
+                        )
+                    })?;
+            if accept {
+                machine::check_consented_cancellation(current.status)
+                    .map_err(|r| refusal(r, &current, role, OrderStatus::Cancelled, &clock))?;
+                let note = format!("Cancellation request accepted: {}", request.reason);
+                orders::apply_transition(
+                    conn,
+                    orders::TransitionWrite {
+                        order_id: id,
+                        from: current.status,
+                        expected_version: order.version,
+                        to: OrderStatus::Cancelled,
+                        effect: Effect::None,
+                        actor_id: Some(caller.id.as_uuid()),
+                        actor_role: role,
+                        note: Some(&note),
+                        auto_complete_at: None,
+                    },
+                )
+                .await?
+                .ok_or_else(|| {
+                    ApiError::conflict(
+                        "concurrent_transition",
+                        "Order changed",
+                        "The order changed while this request ran; fetch it and try again.",
+                    )
+                })?;
+            } else {
+                outbox::insert(
+                    conn,
+                    outbox::NewEvent::new(
+                        "order.cancellation_rejected",
+                        "order",
+                        id,
+                        vec![request.requested_by],
+                        json!({"order_id": id, "request_id": request.id}),
+                    ),
+                )
+                .await?;
+            }
+            Ok(resolved)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(CancellationResponse::from(resolved)))
+}

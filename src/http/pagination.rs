@@ -1,0 +1,89 @@
+//! Keyset pagination: `?limit=&cursor=` in, `{"data": [...], "next_cursor": ...}` out. Cursors are
+//! opaque to clients (base64url JSON of the last row's sort key), so their shape can change freely.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::error::ApiError;
+
+pub const DEFAULT_LIMIT: i64 = 20;
+pub const MAX_LIMIT: i64 = 100;
+
+/// Checks `?limit=`: 1 to 100, 20 when absent.
+pub fn limit(requested: Option<i64>) -> Result<i64, ApiError> {
+    match requested {
+        None => Ok(DEFAULT_LIMIT),
+        Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        Some(_) => Err(ApiError::validation(
+            "limit",
+            "out_of_range",
+            format!("must be between 1 and {MAX_LIMIT}"),
+        )),
+    }
+}
+
+pub fn encode<T: Serialize>(key: &T) -> String {
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(key).unwrap_or_default())
+}
+
+pub fn decode<T: DeserializeOwned>(cursor: &str) -> Result<T, ApiError> {
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_cursor",
+                "The cursor is not one this API returned for this list; start again without it.",
+            )
+        })
+}
+
+/// Fetches `limit + 1` rows to learn whether another page exists without counting; this trims the
+/// extra row and makes the cursor from the last row kept.
+pub fn page<R, T: Serialize>(
+    mut rows: Vec<R>,
+    limit: i64,
+    cursor_of: impl Fn(&R) -> T,
+) -> (Vec<R>, Option<String>) {
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next = if more {
+        rows.last().map(|r| encode(&cursor_of(r)))
+    } else {
+        None
+    };
+    (rows, next)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_are_bounded() {
+        assert_eq!(limit(None).unwrap(), 20);
+        assert_eq!(limit(Some(100)).unwrap(), 100);
+        assert!(limit(Some(0)).is_err());
+        assert!(limit(Some(101)).is_err());
+    }
+
+    #[test]
+    fn cursors_round_trip_and_garbage_is_refused() {
+        let c = encode(&("abc", 3));
+        assert_eq!(decode::<(String, i32)>(&c).unwrap(), ("abc".to_string(), 3));
+        assert!(decode::<(String, i32)>("!!!").is_err());
+    }
+
+    #[test]
+    fn page_trims_the_probe_row() {
+        let (rows, next) = page(vec![1, 2, 3], 2, |r| *r);
+        assert_eq!(rows, vec![1, 2]);
+        assert_eq!(decode::<i32>(&next.unwrap()).unwrap(), 2);
+        let (rows, next) = page(vec![1, 2], 2, |r| *r);
+        assert_eq!(rows, vec![1, 2]);
+        assert!(next.is_none());
+    }
+}

@@ -1,0 +1,360 @@
+//! Services: what creatives offer. The catalogue is public; only a service's creative may change it.
+
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+use uuid::Uuid;
+use validator::Validate;
+
+use super::auth_user::AuthUser;
+use super::docs;
+use super::error::{ApiError, FieldErrors};
+use super::extract::{etag, IfMatch, Json};
+use super::money::MoneyDto;
+use super::pagination;
+use super::state::AppState;
+use crate::db::{self, services, Update};
+use crate::domain::text;
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        create_service,
+        list_services,
+        get_service,
+        update_service,
+        archive_service
+    ),
+    components(schemas(
+        CreateServiceRequest,
+        UpdateServiceRequest,
+        ServiceResponse,
+        ServicePage,
+        MoneyDto
+    ))
+)]
+pub struct Api;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/services")
+            .route(web::post().to(create_service))
+            .route(web::get().to(list_services)),
+    )
+    .service(
+        web::resource("/services/{id}")
+            .route(web::get().to(get_service))
+            .route(web::patch().to(update_service))
+            .route(web::delete().to(archive_service)),
+    );
+}
+
+#[derive(Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"title": "Logo design", "description": "Three concepts, vector files.",
+    "price": {"amount": 15000, "currency": "EUR"}, "delivery_days": 7, "revisions_included": 2}))]
+pub struct CreateServiceRequest {
+    /// 1 to 200 characters.
+    title: String,
+    /// Up to 10 000 characters.
+    description: String,
+    price: MoneyDto,
+    /// 1 to 365.
+    #[validate(range(min = 1, max = 365))]
+    delivery_days: i32,
+    /// 0 to 100.
+    #[validate(range(min = 0, max = 100))]
+    revisions_included: i32,
+}
+
+#[derive(Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"price": {"amount": 18000, "currency": "EUR"}, "delivery_days": 5}))]
+pub struct UpdateServiceRequest {
+    title: Option<String>,
+    description: Option<String>,
+    price: Option<MoneyDto>,
+    #[validate(range(min = 1, max = 365))]
+    delivery_days: Option<i32>,
+    #[validate(range(min = 0, max = 100))]
+    revisions_included: Option<i32>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"id": "0193a0a4-7000-7c41-9a0e-2f1b7c9d8e02", "creative_id": "0193a0a4-5e2b-7c41-9a0e-2f1b7c9d8e01",
+    "title": "Logo design", "description": "Three concepts, vector files.", "price": {"amount": 15000, "currency": "EUR"},
+    "delivery_days": 7, "revisions_included": 2, "archived_at": null, "version": 1,
+    "created_at": "2026-11-28T15:12:52Z", "updated_at": "2026-11-28T15:12:52Z"}))]
+pub struct ServiceResponse {
+    pub id: Uuid,
+    pub creative_id: Uuid,
+    pub title: String,
+    pub description: String,
+    pub price: MoneyDto,
+    pub delivery_days: i32,
+    pub revisions_included: i32,
+    /// Set once the creative archived it; existing orders keep their snapshot.
+    pub archived_at: Option<DateTime<Utc>>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<services::ServiceRow> for ServiceResponse {
+    fn from(r: services::ServiceRow) -> Self {
+        ServiceResponse {
+            id: r.id,
+            creative_id: r.creative_id,
+            title: r.title,
+            description: r.description,
+            price: MoneyDto::from_parts(r.price_amount, &r.price_currency),
+            delivery_days: r.delivery_days,
+            revisions_included: r.revisions_included,
+            archived_at: r.archived_at,
+            version: r.version,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ServicePage {
+    pub data: Vec<ServiceResponse>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ServiceQuery {
+    /// Only this creative's services.
+    creative_id: Option<Uuid>,
+    /// Case-insensitive text in the title.
+    q: Option<String>,
+    /// Page size, 1 to 100 (default 20).
+    limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+fn parse_title(raw: &str) -> Result<String, crate::domain::Invalid> {
+    text::bounded(raw, 1, 200, false)
+}
+
+fn parse_description(raw: &str) -> Result<String, crate::domain::Invalid> {
+    text::bounded(raw, 0, 10_000, true)
+}
+
+/// Offer a service (the caller becomes its creative).
+#[utoipa::path(post, path = "/v1/services", tag = "services", operation_id = "createService",
+    security(("bearer" = [])),
+    request_body = CreateServiceRequest,
+    responses(
+        (status = 201, description = "Created", body = ServiceResponse,
+            headers(("Location" = String, description = "URL of the new service"), ("ETag" = String))),
+        (status = 400, response = docs::BadRequest),
+        (status = 401, response = docs::Unauthorized),
+        (status = 415, response = docs::UnsupportedMediaType),
+        (status = 422, response = docs::ValidationFailed),
+    ))]
+async fn create_service(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    body: Json<CreateServiceRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.0;
+    let mut errors = FieldErrors::new();
+    let title = errors.check("title", parse_title(&body.title));
+    let description = errors.check("description", parse_description(&body.description));
+    let price = body.price.parse_price("price", &mut errors);
+    errors.into_result()?;
+    let (Some(title), Some(description), Some(price)) = (title, description, price) else {
+        unreachable!("validated above")
+    };
+    let mut conn = db::connection(&state.pool).await?;
+    let row = services::insert(
+        &mut conn,
+        services::NewService {
+            id: Uuid::now_v7(),
+            creative_id: caller.id.as_uuid(),
+            title,
+            description,
+            price_amount: price.amount(),
+            price_currency: price.currency().code().to_string(),
+            delivery_days: body.delivery_days,
+            revisions_included: body.revisions_included,
+        },
+    )
+    .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/v1/services/{}", row.id)))
+        .insert_header(etag(row.version))
+        .json(ServiceResponse::from(row)))
+}
+
+/// Browse active services, newest first.
+#[utoipa::path(get, path = "/v1/services", tag = "services", operation_id = "listServices",
+    params(ServiceQuery),
+    responses(
+        (status = 200, description = "One page of services", body = ServicePage),
+        (status = 400, response = docs::BadRequest),
+        (status = 422, response = docs::ValidationFailed),
+    ))]
+async fn list_services(
+    state: web::Data<AppState>,
+    query: web::Query<ServiceQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let limit = pagination::limit(query.limit)?;
+    let before = query
+        .cursor
+        .as_deref()
+        .map(pagination::decode::<Uuid>)
+        .transpose()?;
+    let mut conn = db::connection(&state.pool).await?;
+    let rows = services::list(
+        &mut conn,
+        services::ServiceFilter {
+            creative_id: query.creative_id,
+            q: query.q.filter(|q| !q.trim().is_empty()),
+            before,
+            limit: limit + 1,
+        },
+    )
+    .await?;
+    let (rows, next_cursor) = pagination::page(rows, limit, |r| r.id);
+    Ok(HttpResponse::Ok().json(ServicePage {
+        data: rows.into_iter().map(ServiceResponse::from).collect(),
+        next_cursor,
+    }))
+}
+
+/// One service, archived ones included.
+#[utoipa::path(get, path = "/v1/services/{id}", tag = "services", operation_id = "getService",
+    params(("id" = Uuid, Path, description = "Service id")),
+    responses(
+        (status = 200, description = "The service", body = ServiceResponse, headers(("ETag" = String))),
+        (status = 400, response = docs::BadRequest),
+        (status = 404, response = docs::NotFound),
+    ))]
+async fn get_service(
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let mut conn = db::connection(&state.pool).await?;
+    let row = services::find(&mut conn, id.into_inner())
+        .await?
+        .ok_or(ApiError::NotFound("service"))?;
+    Ok(HttpResponse::Ok()
+        .insert_header(etag(row.version))
+        .json(ServiceResponse::from(row)))
+}
+
+/// Loads a service the caller wants to change: 404 if absent, 403 if not theirs, 409 if archived.
+async fn owned_active_service(
+    conn: &mut diesel_async::AsyncPgConnection,
+    id: Uuid,
+    caller: &AuthUser,
+) -> Result<services::ServiceRow, ApiError> {
+    let row = services::find(conn, id)
+        .await?
+        .ok_or(ApiError::NotFound("service"))?;
+    if row.creative_id != caller.id.as_uuid() {
+        return Err(ApiError::Forbidden {
+            code: "not_owner",
+            detail: "Only the service's creative may change it.".into(),
+        });
+    }
+    if row.archived_at.is_some() {
+        return Err(ApiError::conflict(
+            "service_archived",
+            "Service archived",
+            "This service is archived and can no longer be changed.",
+        ));
+    }
+    Ok(row)
+}
+
+/// Change a service (its creative only). Orders already placed keep their snapshot.
+#[utoipa::path(patch, path = "/v1/services/{id}", tag = "services", operation_id = "updateService",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Service id"),
+        ("If-Match" = Option<String>, Header, description = "The version last seen, e.g. `\"1\"`")),
+    request_body = UpdateServiceRequest,
+    responses(
+        (status = 200, description = "Updated", body = ServiceResponse, headers(("ETag" = String))),
+        (status = 400, response = docs::BadRequest),
+        (status = 401, response = docs::Unauthorized),
+        (status = 403, response = docs::Forbidden),
+        (status = 404, response = docs::NotFound),
+        (status = 409, response = docs::Conflict),
+        (status = 412, response = docs::PreconditionFailed),
+        (status = 415, response = docs::UnsupportedMediaType),
+        (status = 422, response = docs::ValidationFailed),
+    ))]
+async fn update_service(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    body: Json<UpdateServiceRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let body = body.0;
+    let mut errors = FieldErrors::new();
+    let title = body
+        .title
+        .and_then(|t| errors.check("title", parse_title(&t)));
+    let description = body
+        .description
+        .and_then(|d| errors.check("description", parse_description(&d)));
+    let price = body.price.and_then(|p| p.parse_price("price", &mut errors));
+    errors.into_result()?;
+    let mut conn = db::connection(&state.pool).await?;
+    owned_active_service(&mut conn, id, &caller).await?;
+    let changes = services::ServiceChanges {
+        title,
+        description,
+        price_amount: price.map(|p| p.amount()),
+        price_currency: price.map(|p| p.currency().code().to_string()),
+        delivery_days: body.delivery_days,
+        revisions_included: body.revisions_included,
+    };
+    match services::update(&mut conn, id, caller.id.as_uuid(), changes, if_match.0).await? {
+        Update::Updated(row) => Ok(HttpResponse::Ok()
+            .insert_header(etag(row.version))
+            .json(ServiceResponse::from(row))),
+        Update::Stale(current_version) => Err(ApiError::PreconditionFailed { current_version }),
+        Update::NotFound => Err(ApiError::NotFound("service")),
+    }
+}
+
+/// Archive a service (its creative only): it leaves the catalogue; orders keep their snapshot.
+#[utoipa::path(delete, path = "/v1/services/{id}", tag = "services", operation_id = "archiveService",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Service id")),
+    responses(
+        (status = 204, description = "Archived"),
+        (status = 400, response = docs::BadRequest),
+        (status = 401, response = docs::Unauthorized),
+        (status = 403, response = docs::Forbidden),
+        (status = 404, response = docs::NotFound),
+        (status = 409, response = docs::Conflict),
+    ))]
+async fn archive_service(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let mut conn = db::connection(&state.pool).await?;
+    owned_active_service(&mut conn, id, &caller).await?;
+    if !services::archive(&mut conn, id, caller.id.as_uuid()).await? {
+        return Err(ApiError::NotFound("service"));
+    }
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,268 @@
+//! Status transitions of an order, and its history.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, Utc};
+use diesel_async::AsyncConnection;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+use uuid::Uuid;
+use validator::Validate;
+
+use super::auth_user::AuthUser;
+use super::docs;
+use super::error::ApiError;
+use super::extract::{IfMatch, Json};
+use super::orders::{facts, order_ok, render_one, role_of, viewer, OrderResponse};
+use super::pagination;
+use super::state::{to_chrono, AppState};
+use crate::db::{self, orders};
+use crate::domain::order::{
+    self as machine, ActorRole, Clock, Effect, OrderFacts, OrderStatus, Refusal,
+};
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(create_transition, list_transitions),
+    components(schemas(TransitionRequest, TransitionResponse, TransitionPage))
+)]
+pub struct Api;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/orders/{id}/transitions")
+            .route(web::post().to(create_transition))
+            .route(web::get().to(list_transitions)),
+    );
+}
+
+#[derive(Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"to": "in_progress", "note": "Happy to take this on."}))]
+pub struct TransitionRequest {
+    /// The status to move to.
+    to: OrderStatus,
+    /// Required when declining or disputing; up to 2000 characters.
+    #[validate(length(max = 2000))]
+    note: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"id": "0193a0a4-9000-7c41-9a0e-2f1b7c9d8e04", "from": "new", "to": "in_progress",
+    "actor_id": "0193a0a4-5e2b-7c41-9a0e-2f1b7c9d8e01", "actor_role": "creative",
+    "note": "Happy to take this on.", "at": "2026-11-28T15:20:00Z"}))]
+pub struct TransitionResponse {
+    pub id: Uuid,
+    /// Null for the first row (the order being placed).
+    pub from: Option<OrderStatus>,
+    pub to: OrderStatus,
+    /// Null when the system moved the order.
+    pub actor_id: Option<Uuid>,
+    pub actor_role: ActorRole,
+    pub note: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+impl From<orders::TransitionRow> for TransitionResponse {
+    fn from(r: orders::TransitionRow) -> Self {
+        TransitionResponse {
+            id: r.id,
+            from: r.from_status.as_deref().and_then(OrderStatus::parse),
+            to: OrderStatus::parse(&r.to_status).unwrap_or(OrderStatus::New),
+            actor_id: r.actor_id,
+            actor_role: ActorRole::parse(&r.actor_role).unwrap_or(ActorRole::System),
+            note: r.note,
+            at: r.created_at,
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct TransitionPage {
+    pub data: Vec<TransitionResponse>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct HistoryQuery {
+    /// Page size, 1 to 100 (default 20).
+    limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// Maps the state machine's refusal to the HTTP answer.
+pub fn refusal(
+    r: Refusal,
+    order: &OrderFacts,
+    role: ActorRole,
+    to: OrderStatus,
+    clock: &Clock,
+) -> ApiError {
+    let allowed = machine::allowed_moves(order, role, clock);
+    match r {
+        Refusal::NotAllowed => ApiError::InvalidTransition {
+            code: "invalid_transition",
+            detail: format!(
+                "An order in status `{}` cannot move to `{to}`.",
+                order.status
+            ),
+            current_status: order.status,
+            allowed,
+        },
+        Refusal::Conflict { code, message } => ApiError::InvalidTransition {
+            code,
+            detail: message,
+            current_status: order.status,
+            allowed,
+        },
+        Refusal::Forbidden(reason) => ApiError::Forbidden {
+            code: "transition_forbidden",
+            detail: reason.to_string(),
+        },
+        Refusal::NoteRequired => ApiError::validation(
+            "note",
+            "required",
+            format!("a reason is required to move an order to `{to}`"),
+        ),
+    }
+}
+
+/// Move an order to another status.
+///
+/// Who may make which move:
+/// `new → in_progress` (creative confirms), `new → declined` (creative, with a note),
+/// `new → cancelled` (client), `in_progress → delivered` (creative), `delivered → completed`
+/// (client accepts; also the system after `AUTO_COMPLETE_AFTER`), `delivered → in_progress` (client
+/// requests a revision while some are left), `in_progress|delivered → disputed` (either party, with
+/// a note), `disputed → completed|cancelled` (admin), `in_progress → cancelled` (admin; the client
+/// once the order is late by more than `LATE_CANCEL_AFTER`; otherwise through a cancellation request).
+/// Concurrent moves are decided by one guarded update: exactly one wins, the others get 409.
+#[utoipa::path(post, path = "/v1/orders/{id}/transitions", tag = "orders", operation_id = "createOrderTransition",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Order id"),
+        ("If-Match" = Option<String>, Header, description = "The order version last seen, e.g. `\"3\"`")),
+    request_body = TransitionRequest,
+    responses(
+        (status = 200, description = "The order after the move", body = OrderResponse, headers(("ETag" = String))),
+        (status = 400, response = docs::BadRequest),
+        (status = 401, response = docs::Unauthorized),
+        (status = 403, response = docs::Forbidden),
+        (status = 404, response = docs::NotFound),
+        (status = 409, response = docs::Conflict),
+        (status = 412, response = docs::PreconditionFailed),
+        (status = 415, response = docs::UnsupportedMediaType),
+        (status = 422, response = docs::ValidationFailed),
+    ))]
+#[tracing::instrument(skip_all, fields(order_id = %id))]
+async fn create_transition(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    body: Json<TransitionRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let TransitionRequest { to, note } = body.0;
+    let note = note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
+    let clock = state.clock();
+    let mut conn = db::connection(&state.pool).await?;
+    let order = orders::find_visible(&mut conn, id, viewer(&caller))
+        .await?
+        .ok_or(ApiError::NotFound("order"))?;
+    if let Some(expected) = if_match.0 {
+        if expected != order.version {
+            return Err(ApiError::PreconditionFailed {
+                current_version: order.version,
+            });
+        }
+    }
+    let role = role_of(&order, &caller);
+    let current = facts(&order);
+    let effect = machine::check(&current, to, role, note.as_deref(), &clock)
+        .map_err(|r| refusal(r, &current, role, to, &clock))?;
+    let auto_complete_at = (effect == Effect::Delivered)
+        .then(|| clock.now + to_chrono(state.settings.orders.auto_complete_after));
+    let moved = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            Ok(orders::apply_transition(
+                conn,
+                orders::TransitionWrite {
+                    order_id: id,
+                    from: current.status,
+                    expected_version: order.version,
+                    to,
+                    effect,
+                    actor_id: Some(caller.id.as_uuid()),
+                    actor_role: role,
+                    note: note.as_deref(),
+                    auto_complete_at,
+                },
+            )
+            .await?)
+        })
+        .await?;
+    let Some(row) = moved else {
+        // Somebody moved the order between our read and our guarded update.
+        let now = orders::find_visible(&mut conn, id, viewer(&caller))
+            .await?
+            .ok_or(ApiError::NotFound("order"))?;
+        if if_match.0.is_some() {
+            return Err(ApiError::PreconditionFailed {
+                current_version: now.version,
+            });
+        }
+        let now_facts = facts(&now);
+        return Err(ApiError::InvalidTransition {
+            code: "concurrent_transition",
+            detail: format!(
+                "The order changed while this request ran; it is now `{}`.",
+                now_facts.status
+            ),
+            current_status: now_facts.status,
+            allowed: machine::allowed_moves(&now_facts, role, &clock),
+        });
+    };
+    tracing::info!(from = %current.status, %to, role = role.as_str(), "order moved");
+    let order = render_one(&mut conn, row, &caller, &clock).await?;
+    Ok(order_ok(StatusCode::OK, &order))
+}
+
+/// The order's status history, oldest first; placing the order is the first row.
+#[utoipa::path(get, path = "/v1/orders/{id}/transitions", tag = "orders", operation_id = "listOrderTransitions",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Order id"), HistoryQuery),
+    responses(
+        (status = 200, description = "One page of the history", body = TransitionPage),
+        (status = 400, response = docs::BadRequest),
+        (status = 401, response = docs::Unauthorized),
+        (status = 404, response = docs::NotFound),
+        (status = 422, response = docs::ValidationFailed),
+    ))]
+async fn list_transitions(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    id: web::Path<Uuid>,
+    query: web::Query<HistoryQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let query = query.into_inner();
+    let limit = pagination::limit(query.limit)?;
+    let after = query
+        .cursor
+        .as_deref()
+        .map(pagination::decode::<Uuid>)
+        .transpose()?;
+    let mut conn = db::connection(&state.pool).await?;
+    orders::find_visible(&mut conn, id, viewer(&caller))
+        .await?
+        .ok_or(ApiError::NotFound("order"))?;
+    let rows = orders::history(&mut conn, id, after, limit + 1).await?;
+    let (rows, next_cursor) = pagination::page(rows, limit, |r| r.id);
+    Ok(HttpResponse::Ok().json(TransitionPage {
+        data: rows.into_iter().map(TransitionResponse::from).collect(),
+        next_cursor,
+    }))
+}

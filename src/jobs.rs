@@ -1,0 +1,157 @@
+//! Time-based transitions, run by a background task: delivered orders complete by themselves, and
+//! unanswered cancellation requests are accepted. All state is in PostgreSQL and rows are claimed
+//! with `FOR UPDATE SKIP LOCKED`, so the task survives restarts and several instances can run it.
+
+use std::time::Duration;
+
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+
+use crate::config::OrderTimings;
+use crate::db::{self, orders, DbPool};
+use crate::domain::order::{self as machine, ActorRole, Clock, Effect, OrderStatus};
+
+const BATCH: i64 = 50;
+
+/// Runs until the task is dropped, every `timings.worker_interval`.
+pub async fn run(pool: DbPool, timings: OrderTimings) {
+    let mut tick = tokio::time::interval(timings.worker_interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = run_once(&pool, &timings).await {
+            tracing::warn!(error = ?e, "background job failed; retrying next tick");
+        }
+    }
+}
+
+/// One pass: everything due now, in batches. Returns how many orders it moved.
+pub async fn run_once(pool: &DbPool, timings: &OrderTimings) -> anyhow::Result<usize> {
+    let mut conn = db::connection(pool).await?;
+    let clock = Clock {
+        now: chrono::Utc::now(),
+        late_cancel_after: chrono::Duration::from_std(timings.late_cancel_after)
+            .unwrap_or(chrono::Duration::MAX),
+    };
+    let mut moved = 0;
+    loop {
+        let n = complete_due(&mut conn, &clock, timings).await?;
+        moved += n;
+        if n < BATCH as usize {
+            break;
+        }
+    }
+    loop {
+        let (n, seen) = accept_due_cancellations(&mut conn).await?;
+        moved += n;
+        if seen < BATCH as usize {
+            break;
+        }
+    }
+    Ok(moved)
+}
+
+async fn complete_due(
+    conn: &mut AsyncPgConnection,
+    clock: &Clock,
+    timings: &OrderTimings,
+) -> anyhow::Result<usize> {
+    let note = format!(
+        "Completed automatically: no client action within {} of delivery.",
+        humantime::format_duration(Duration::from_secs(timings.auto_complete_after.as_secs()))
+    );
+    let done = conn
+        .transaction::<_, diesel::result::Error, _>(async |conn| {
+            let due = orders::lock_due_completions(conn, BATCH).await?;
+            let mut done = 0;
+            for order in due {
+                let facts = crate::domain::order::OrderFacts {
+                    status: order.status(),
+                    revisions_used: order.revisions_used,
+                    revisions_included: order.revisions_included,
+                    due_at: order.due_at,
+                };
+                if machine::check(
+                    &facts,
+                    OrderStatus::Completed,
+                    ActorRole::System,
+                    None,
+                    clock,
+                )
+                .is_err()
+                {
+                    continue;
+                }
+                let moved = orders::apply_transition(
+                    conn,
+                    orders::TransitionWrite {
+                        order_id: order.id,
+                        from: OrderStatus::Delivered,
+                        expected_version: order.version,
+                        to: OrderStatus::Completed,
+                        effect: Effect::None,
+                        actor_id: None,
+                        actor_role: ActorRole::System,
+                        note: Some(&note),
+                        auto_complete_at: None,
+                    },
+                )
+                .await?;
+                done += usize::from(moved.is_some());
+            }
+            Ok(done)
+        })
+        .await?;
+    if done > 0 {
+        tracing::info!(count = done, "orders completed automatically");
+    }
+    Ok(done)
+}
+
+/// Returns (orders cancelled, requests looked at).
+async fn accept_due_cancellations(conn: &mut AsyncPgConnection) -> anyhow::Result<(usize, usize)> {
+    let result = conn
+        .transaction::<_, diesel::result::Error, _>(async |conn| {
+            let due = orders::lock_due_cancellations(conn, BATCH).await?;
+            let seen = due.len();
+            let mut cancelled = 0;
+            for request in due {
+                let Some(order) = orders::find(conn, request.order_id).await? else {
+                    continue;
+                };
+                let allowed = machine::check_consented_cancellation(order.status()).is_ok();
+                orders::resolve_cancellation(conn, request.id, allowed, None).await?;
+                if !allowed {
+                    continue;
+                }
+                let note = format!(
+                    "Cancellation request unanswered: accepted automatically. Reason: {}",
+                    request.reason
+                );
+                let moved = orders::apply_transition(
+                    conn,
+                    orders::TransitionWrite {
+                        order_id: order.id,
+                        from: order.status(),
+                        expected_version: order.version,
+                        to: OrderStatus::Cancelled,
+                        effect: Effect::None,
+                        actor_id: None,
+                        actor_role: ActorRole::System,
+                        note: Some(&note),
+                        auto_complete_at: None,
+                    },
+                )
+                .await?;
+                cancelled += usize::from(moved.is_some());
+            }
+            Ok((cancelled, seen))
+        })
+        .await?;
+    if result.0 > 0 {
+        tracing::info!(
+            count = result.0,
+            "orders cancelled after unanswered requests"
+        );
+    }
+    Ok(result)
+}
