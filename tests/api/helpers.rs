@@ -191,6 +191,11 @@ impl TestApp {
         }
     }
 
+    /// The URL of this test's own database (for running the CLI against it).
+    pub fn database_url(&self) -> String {
+        self.database.as_ref().expect("a database").as_string()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }
