@@ -197,6 +197,13 @@ fn duration(get: Lookup<'_>, var: &'static str, default: &str) -> Result<Duratio
             reason: "must be greater than zero".into(),
         });
     }
+    // Durations are added to timestamps; ten years keeps every sum far from overflowing.
+    if d > Duration::from_secs(10 * 365 * 86400) {
+        return Err(ConfigError::Invalid {
+            var,
+            reason: "must be at most ten years".into(),
+        });
+    }
     Ok(d)
 }
 
@@ -246,5 +253,7 @@ mod tests {
         let s = settings(&[("LATE_CANCEL_AFTER", "90m")]).unwrap();
         assert_eq!(s.orders.late_cancel_after, Duration::from_secs(5400));
         assert!(settings(&[("LATE_CANCEL_AFTER", "soon")]).is_err());
+        assert!(settings(&[("LATE_CANCEL_AFTER", "0s")]).is_err());
+        assert!(settings(&[("AUTO_COMPLETE_AFTER", "500years")]).is_err());
     }
 }

@@ -107,18 +107,19 @@ async fn complete_due(
     Ok(done)
 }
 
-/// Returns (orders cancelled, requests looked at).
+/// Returns (orders cancelled, orders looked at).
 async fn accept_due_cancellations(conn: &mut AsyncPgConnection) -> anyhow::Result<(usize, usize)> {
     let result = conn
         .transaction::<_, diesel::result::Error, _>(async |conn| {
-            let due = orders::lock_due_cancellations(conn, BATCH).await?;
+            let due = orders::lock_orders_with_due_cancellations(conn, BATCH).await?;
             let seen = due.len();
             let mut cancelled = 0;
-            for request in due {
-                let Some(order) = orders::find(conn, request.order_id).await? else {
+            for order in due {
+                let Some(request) = orders::due_cancellation(conn, order.id).await? else {
                     continue;
                 };
                 let allowed = machine::check_consented_cancellation(order.status()).is_ok();
+                // Resolved before the move, which would otherwise close it as moot.
                 orders::resolve_cancellation(conn, request.id, allowed, None).await?;
                 if !allowed {
                     continue;
@@ -127,7 +128,9 @@ async fn accept_due_cancellations(conn: &mut AsyncPgConnection) -> anyhow::Resul
                     "Cancellation request unanswered: accepted automatically. Reason: {}",
                     request.reason
                 );
-                let moved = orders::apply_transition(
+                // We hold the order's lock, so its version cannot have moved: a miss is a bug, and
+                // rolling back keeps the request pending rather than accepted on an open order.
+                orders::apply_transition(
                     conn,
                     orders::TransitionWrite {
                         order_id: order.id,
@@ -141,8 +144,9 @@ async fn accept_due_cancellations(conn: &mut AsyncPgConnection) -> anyhow::Resul
                         auto_complete_at: None,
                     },
                 )
-                .await?;
-                cancelled += usize::from(moved.is_some());
+                .await?
+                .ok_or(diesel::result::Error::RollbackTransaction)?;
+                cancelled += 1;
             }
             Ok((cancelled, seen))
         })

@@ -76,9 +76,11 @@ fn run(listener: TcpListener, settings: Settings, pool: DbPool) -> anyhow::Resul
     let origins = settings.cors_allowed_origins.clone();
     let state = web::Data::new(AppState::new(settings, pool));
     let server = HttpServer::new(move || {
+        // Last wrapped runs first: request id, then the span, then problem+json for every error
+        // response below it (CORS refusals included), then CORS.
         App::new()
-            .wrap(ErrorHandlers::new().default_handler(http::problemize))
             .wrap(cors(&origins))
+            .wrap(ErrorHandlers::new().default_handler(http::problemize))
             .wrap(TracingLogger::<request_id::RequestSpan>::new())
             .wrap(from_fn(request_id::middleware))
             .app_data(state.clone())

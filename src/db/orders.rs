@@ -118,6 +118,32 @@ fn visible_to(viewer: Viewer) -> VisibleFilter {
     }
 }
 
+/// The id of `order_id` if the viewer may see it, as a subquery for rows that hang off an order.
+fn visible_ids(
+    order_id: Uuid,
+    viewer: Viewer,
+) -> diesel::dsl::IntoBoxed<'static, diesel::dsl::Select<orders::table, orders::id>, diesel::pg::Pg>
+{
+    orders::table
+        .select(orders::id)
+        .filter(orders::id.eq(order_id))
+        .filter(visible_to(viewer))
+        .into_boxed()
+}
+
+/// Locks an order row for the rest of the transaction. Every path that touches an order's
+/// cancellation requests takes this lock first, so all of them lock in the same order (order, then
+/// request) and cannot deadlock with a transition.
+pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<OrderRow>> {
+    orders::table
+        .filter(orders::id.eq(id))
+        .select(OrderRow::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()
+}
+
 /// The order if the viewer takes part in it or is an admin.
 pub async fn find_visible(
     conn: &mut AsyncPgConnection,
@@ -380,8 +406,9 @@ pub async fn apply_transition(
     )
     .await?;
     if !matches!(w.to, OrderStatus::InProgress | OrderStatus::Delivered) {
-        // A pending cancellation request is moot once the order leaves the states it applies to.
-        diesel::update(
+        // A pending cancellation request is moot once the order leaves the states it applies to;
+        // its requester hears so, as on an explicit rejection.
+        let closed: Vec<(Uuid, Uuid)> = diesel::update(
             cancellation_requests::table
                 .filter(cancellation_requests::order_id.eq(row.id))
                 .filter(cancellation_requests::status.eq("pending")),
@@ -390,8 +417,25 @@ pub async fn apply_transition(
             cancellation_requests::status.eq("rejected"),
             cancellation_requests::resolved_at.eq(at),
         ))
-        .execute(conn)
+        .returning((
+            cancellation_requests::id,
+            cancellation_requests::requested_by,
+        ))
+        .load(conn)
         .await?;
+        for (request_id, requested_by) in closed {
+            outbox::insert(
+                conn,
+                NewEvent::new(
+                    "order.cancellation_rejected",
+                    "order",
+                    row.id,
+                    vec![requested_by],
+                    json!({"order_id": row.id, "request_id": request_id, "reason": "order_moved", "status": w.to}),
+                ),
+            )
+            .await?;
+        }
     }
     outbox::insert(
         conn,
@@ -451,11 +495,13 @@ pub struct TransitionRow {
 pub async fn history(
     conn: &mut AsyncPgConnection,
     order_id: Uuid,
+    viewer: Viewer,
     after: Option<Uuid>,
     limit: i64,
 ) -> QueryResult<Vec<TransitionRow>> {
     let mut query = order_transitions::table
         .filter(order_transitions::order_id.eq(order_id))
+        .filter(order_transitions::order_id.eq_any(visible_ids(order_id, viewer)))
         .select(TransitionRow::as_select())
         .order(order_transitions::id.asc())
         .limit(limit)
@@ -529,9 +575,11 @@ pub async fn insert_cancellation(
 pub async fn latest_cancellation(
     conn: &mut AsyncPgConnection,
     order_id: Uuid,
+    viewer: Viewer,
 ) -> QueryResult<Option<CancellationRow>> {
     cancellation_requests::table
         .filter(cancellation_requests::order_id.eq(order_id))
+        .filter(cancellation_requests::order_id.eq_any(visible_ids(order_id, viewer)))
         .order(cancellation_requests::id.desc())
         .select(CancellationRow::as_select())
         .first(conn)
@@ -562,28 +610,37 @@ pub async fn resolve_cancellation(
     .optional()
 }
 
-/// Pending requests past their auto-accept time, locked for this worker.
-pub async fn lock_due_cancellations(
+/// Orders with a pending request past its auto-accept time, locked for this worker (other workers
+/// skip them). The order is locked before its request, as everywhere else.
+pub async fn lock_orders_with_due_cancellations(
     conn: &mut AsyncPgConnection,
     limit: i64,
-) -> QueryResult<Vec<CancellationRow>> {
-    cancellation_requests::table
+) -> QueryResult<Vec<OrderRow>> {
+    let due = cancellation_requests::table
         .filter(cancellation_requests::status.eq("pending"))
         .filter(cancellation_requests::auto_accept_at.le(now))
-        .order(cancellation_requests::auto_accept_at.asc())
+        .select(cancellation_requests::order_id);
+    orders::table
+        .filter(orders::id.eq_any(due))
+        .order(orders::id.asc())
         .limit(limit)
-        .select(CancellationRow::as_select())
+        .select(OrderRow::as_select())
         .for_update()
         .skip_locked()
         .load(conn)
         .await
 }
 
-/// An order by id with no visibility filter, for the background worker.
-pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<OrderRow>> {
-    orders::table
-        .find(id)
-        .select(OrderRow::as_select())
+/// The order's pending request if it is due (the caller holds the order's lock).
+pub async fn due_cancellation(
+    conn: &mut AsyncPgConnection,
+    order_id: Uuid,
+) -> QueryResult<Option<CancellationRow>> {
+    cancellation_requests::table
+        .filter(cancellation_requests::order_id.eq(order_id))
+        .filter(cancellation_requests::status.eq("pending"))
+        .filter(cancellation_requests::auto_accept_at.le(now))
+        .select(CancellationRow::as_select())
         .first(conn)
         .await
         .optional()

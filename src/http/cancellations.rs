@@ -153,9 +153,6 @@ async fn create_cancellation_request(
         .ok_or(ApiError::NotFound("order"))?;
     let role = role_of(&order, &caller);
     participants_only(role)?;
-    let current = facts(&order);
-    machine::check_consented_cancellation(current.status)
-        .map_err(|r| refusal(r, &current, role, OrderStatus::Cancelled, &clock))?;
     let auto_accept_at =
         clock.now + to_chrono(state.settings.orders.cancellation_auto_accept_after);
     let other = if role == ActorRole::Client {
@@ -165,6 +162,13 @@ async fn create_cancellation_request(
     };
     let row = conn
         .transaction::<_, ApiError, _>(async |conn| {
+            // Under the order's lock, so the order cannot close between this check and the insert.
+            let locked = orders::lock(conn, id)
+                .await?
+                .ok_or(ApiError::NotFound("order"))?;
+            let current = facts(&locked);
+            machine::check_consented_cancellation(current.status)
+                .map_err(|r| refusal(r, &current, role, OrderStatus::Cancelled, &clock))?;
             let row = orders::insert_cancellation(
                 conn,
                 id,
@@ -218,7 +222,7 @@ async fn get_cancellation_request(
     orders::find_visible(&mut conn, id, viewer(&caller))
         .await?
         .ok_or(ApiError::NotFound("order"))?;
-    let row = orders::latest_cancellation(&mut conn, id)
+    let row = orders::latest_cancellation(&mut conn, id, viewer(&caller))
         .await?
         .ok_or(ApiError::NotFound("cancellation request"))?;
     Ok(HttpResponse::Ok().json(CancellationResponse::from(row)))
@@ -255,7 +259,7 @@ async fn respond_to_cancellation_request(
         .ok_or(ApiError::NotFound("order"))?;
     let role = role_of(&order, &caller);
     participants_only(role)?;
-    let request = orders::latest_cancellation(&mut conn, id)
+    let request = orders::latest_cancellation(&mut conn, id, viewer(&caller))
         .await?
         .filter(|r| r.status == "pending")
         .ok_or_else(|| {
@@ -272,9 +276,13 @@ async fn respond_to_cancellation_request(
                 .into(),
         });
     }
-    let current = facts(&order);
     let resolved = conn
         .transaction::<_, ApiError, _>(async |conn| {
+            // The order's lock first, as on every path that touches its cancellation requests.
+            let locked = orders::lock(conn, id)
+                .await?
+                .ok_or(ApiError::NotFound("order"))?;
+            let current = facts(&locked);
             let resolved =
                 orders::resolve_cancellation(conn, request.id, accept, Some(caller.id.as_uuid()))
                     .await?
@@ -294,7 +302,7 @@ async fn respond_to_cancellation_request(
                     orders::TransitionWrite {
                         order_id: id,
                         from: current.status,
-                        expected_version: order.version,
+                        expected_version: locked.version,
                         to: OrderStatus::Cancelled,
                         effect: Effect::None,
                         actor_id: Some(caller.id.as_uuid()),

@@ -317,6 +317,16 @@ impl From<diesel::result::Error> for ApiError {
             if matches!(kind, DatabaseErrorKind::ClosedConnection) {
                 return ApiError::Unavailable(db::Unavailable(info.message().to_string()));
             }
+            // Lost a race inside PostgreSQL: the client may simply retry.
+            if matches!(kind, DatabaseErrorKind::SerializationFailure)
+                || info.message().contains("deadlock detected")
+            {
+                return ApiError::conflict(
+                    "concurrent_update",
+                    "Concurrent update",
+                    "Another request changed the same data at the same time; retry.",
+                );
+            }
         }
         ApiError::Internal(anyhow::Error::new(e).context("database query failed"))
     }

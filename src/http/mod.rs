@@ -74,16 +74,34 @@ pub fn problemize<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerR
         StatusCode::UNAUTHORIZED => {
             ApiError::Unauthorized("A valid bearer access token is required.")
         }
+        StatusCode::BAD_REQUEST if is_cors_preflight(res.request()) => ApiError::bad_request(
+            "cors_refused",
+            "This origin, method or header is not allowed by the CORS policy.",
+        ),
         s if s.is_client_error() => {
             ApiError::bad_request("malformed_request", "The request could not be processed.")
         }
         _ => ApiError::Internal(anyhow::anyhow!("unhandled error response {}", res.status())),
     };
     let (req, original) = res.into_parts();
-    drop(original);
-    let replacement: HttpResponse<BoxBody> = error.error_response();
+    let mut replacement: HttpResponse<BoxBody> = error.error_response();
+    // Keep what the original said besides its body (Allow, CORS headers, …).
+    for (name, value) in original.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            replacement
+                .headers_mut()
+                .insert(name.clone(), value.clone());
+        }
+    }
     let res = ServiceResponse::new(req, replacement).map_into_right_body();
     Ok(ErrorHandlerResponse::Response(res))
+}
+
+fn is_cors_preflight(req: &actix_web::HttpRequest) -> bool {
+    req.method() == actix_web::http::Method::OPTIONS
+        && req
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
 }
 
 pub type ProblemBody<B> = EitherBody<B, BoxBody>;

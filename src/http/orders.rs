@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use actix_web::http::{header, StatusCode};
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpResponse, ResponseError};
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::{Deserialize, Serialize};
@@ -392,7 +392,8 @@ fn request_hash(route: &str, body: &impl Serialize) -> Vec<u8> {
 /// Place an order with a creative.
 ///
 /// Honours `Idempotency-Key` (scoped to the caller, 24 h): the same key and body replay the first
-/// response; the same key with another body is 422; while the first request is still running, 409.
+/// response, refusals (4xx) included; the same key with another body is 422; while the first
+/// request is still running, 409. A key whose request failed on our side (5xx) is freed.
 #[utoipa::path(post, path = "/v1/orders", tag = "orders", operation_id = "createOrder",
     security(("bearer" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters of the caller's choosing")),
@@ -442,8 +443,16 @@ async fn create_order(
             }
         }
         let result = place(&mut conn, &state, &caller, &body, Some(key)).await;
-        if result.is_err() {
-            orders::release_key(&mut conn, client, key).await?;
+        match &result {
+            // A refusal is the answer to this request: replay it like a success.
+            Err(e) if e.status_code().is_client_error() => {
+                let problem = serde_json::to_value(e.to_problem()).map_err(anyhow::Error::from)?;
+                orders::complete_key(&mut conn, client, key, e.status_code().as_u16(), &problem)
+                    .await?;
+            }
+            // Our failure, not the request's: free the key so a retry runs again.
+            Err(_) => orders::release_key(&mut conn, client, key).await?,
+            Ok(_) => {}
         }
         return result;
     }
@@ -456,6 +465,12 @@ fn replay(status: i32, body: serde_json::Value) -> HttpResponse {
         .and_then(|s| StatusCode::from_u16(s).ok())
         .unwrap_or(StatusCode::OK);
     let mut res = HttpResponse::build(status);
+    if status.is_client_error() {
+        return res
+            .insert_header(("Idempotent-Replayed", "true"))
+            .content_type(crate::http::error::PROBLEM_JSON)
+            .body(body.to_string());
+    }
     if let Some(id) = body["id"].as_str() {
         res.insert_header((header::LOCATION, format!("/v1/orders/{id}")));
     }

@@ -259,7 +259,7 @@ async fn list_transitions(
     orders::find_visible(&mut conn, id, viewer(&caller))
         .await?
         .ok_or(ApiError::NotFound("order"))?;
-    let rows = orders::history(&mut conn, id, after, limit + 1).await?;
+    let rows = orders::history(&mut conn, id, viewer(&caller), after, limit + 1).await?;
     let (rows, next_cursor) = pagination::page(rows, limit, |r| r.id);
     Ok(HttpResponse::Ok().json(TransitionPage {
         data: rows.into_iter().map(TransitionResponse::from).collect(),

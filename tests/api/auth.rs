@@ -377,6 +377,14 @@ async fn password_reset_end_to_end() {
         )
         .await;
     assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let mut conn = app.conn().await;
+    let events: i64 = outbox_events::table
+        .filter(outbox_events::event_type.eq("user.password_reset_requested"))
+        .count()
+        .get_result(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(events, 0, "no reset for an account that does not exist");
 
     let res = app
         .post(

@@ -93,4 +93,8 @@ async fn cors_allows_configured_origins_only() {
         .headers()
         .get("access-control-allow-origin")
         .is_none());
+    assert_eq!(
+        problem(refused, StatusCode::BAD_REQUEST).await["code"],
+        "cors_refused"
+    );
 }

@@ -44,12 +44,14 @@ async fn ordering_a_service_snapshots_it_and_notifies_the_creative() {
     assert_eq!(order["allowed_transitions"], json!(["cancelled"]));
 
     // the price change after ordering does not touch the order
-    app.patch(
-        &format!("/v1/services/{}", service["id"].as_str().unwrap()),
-        &ada.token,
-        &json!({"price": {"amount": 99900, "currency": "EUR"}}),
-    )
-    .await;
+    let res = app
+        .patch(
+            &format!("/v1/services/{}", service["id"].as_str().unwrap()),
+            &ada.token,
+            &json!({"price": {"amount": 99900, "currency": "EUR"}}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
     let seen_by_creative = app.order(&ada, order["id"].as_str().unwrap()).await;
     assert_eq!(seen_by_creative["price"]["amount"], 15000);
     assert_eq!(seen_by_creative["your_role"], "creative");
@@ -329,28 +331,33 @@ async fn concurrent_requests_with_one_key_place_one_order() {
 }
 
 #[tokio::test]
-async fn a_failed_request_frees_its_key() {
+async fn a_refused_request_is_replayed_like_a_success() {
     let app = TestApp::spawn().await;
     let ada = app.register("ada").await;
     let grace = app.register("grace").await;
     let mut bad = order_body(ada.id);
     bad["price"] = json!({"amount": -1, "currency": "EUR"});
-    let res = app
-        .request(Method::POST, "/v1/orders", Some(&grace.token))
-        .header("Idempotency-Key", "retry-me")
-        .json(&bad)
-        .send()
-        .await
-        .unwrap();
-    problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
-    let res = app
-        .request(Method::POST, "/v1/orders", Some(&grace.token))
-        .header("Idempotency-Key", "retry-me")
-        .json(&order_body(ada.id))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::CREATED);
+    let send = |body: &Value| {
+        app.request(Method::POST, "/v1/orders", Some(&grace.token))
+            .header("Idempotency-Key", "refused")
+            .json(body)
+            .send()
+    };
+    let first = problem(send(&bad).await.unwrap(), StatusCode::UNPROCESSABLE_ENTITY).await;
+    let replay = send(&bad).await.unwrap();
+    assert_eq!(replay.headers()["idempotent-replayed"], "true");
+    assert_eq!(
+        problem(replay, StatusCode::UNPROCESSABLE_ENTITY).await,
+        first
+    );
+    // the key is spent on that body; a corrected request needs a new key
+    let res = send(&order_body(ada.id)).await.unwrap();
+    assert_eq!(
+        problem(res, StatusCode::UNPROCESSABLE_ENTITY).await["errors"][0]["code"],
+        "key_reused"
+    );
+    let list = json_ok(app.get("/v1/orders", &grace.token).await, StatusCode::OK).await;
+    assert!(list["data"].as_array().unwrap().is_empty());
 }
 
 fn ids(page: &Value) -> Vec<String> {

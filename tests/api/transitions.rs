@@ -322,12 +322,16 @@ async fn a_client_action_before_the_delay_stops_auto_completion() {
         TestApp::spawn_with(|s| s.orders.auto_complete_after = Duration::from_millis(400)).await;
     let c = cast(&app).await;
     let id = app.order_in("delivered", &c.client, &c.creative).await;
-    json_ok(
+    let disputed = json_ok(
         app.transition(&c.client, &id, "disputed", Some("missing files"))
             .await,
         StatusCode::OK,
     )
     .await;
+    assert!(
+        disputed["auto_complete_at"].is_null(),
+        "the clock stops when the order leaves delivered"
+    );
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert_eq!(app.order(&c.client, &id).await["status"], "disputed");
 }
