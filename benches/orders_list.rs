@@ -172,12 +172,19 @@ async fn main() {
             format!("SELECT * FROM orders WHERE creative_id = '{busy}' ORDER BY due_at, id LIMIT 21"),
         ),
         (
-            "dashboard (4 counts)".into(),
+            "dashboard (6 counts)".into(),
             "/v1/dashboard".into(),
-            format!("SELECT (SELECT count(*) FROM orders WHERE client_id = '{busy}'), \
-                     (SELECT count(*) FROM orders WHERE creative_id = '{busy}'), \
-                     (SELECT count(*) FROM orders WHERE {who} AND due_at < now() AND status IN ('new','in_progress','disputed')), \
-                     (SELECT count(*) FROM orders WHERE {who} AND due_at >= now() AND due_at < now() + interval '48 hours' AND status IN ('new','in_progress'))"),
+            // The same six queries the handler sends, in one round trip.
+            format!("SELECT status, count(*) FROM orders WHERE client_id = '{busy}' GROUP BY status \
+                     UNION ALL SELECT status, count(*) FROM orders WHERE creative_id = '{busy}' GROUP BY status \
+                     UNION ALL SELECT 'late', count(*) FROM orders WHERE client_id = '{busy}' AND due_at < now() \
+                       AND status IN ('new','in_progress','disputed') \
+                     UNION ALL SELECT 'late', count(*) FROM orders WHERE creative_id = '{busy}' AND due_at < now() \
+                       AND status IN ('new','in_progress','disputed') \
+                     UNION ALL SELECT 'soon', count(*) FROM orders WHERE client_id = '{busy}' AND due_at >= now() \
+                       AND due_at < now() + interval '48 hours' AND status IN ('new','in_progress') \
+                     UNION ALL SELECT 'soon', count(*) FROM orders WHERE creative_id = '{busy}' AND due_at >= now() \
+                       AND due_at < now() + interval '48 hours' AND status IN ('new','in_progress')"),
         ),
     ];
 

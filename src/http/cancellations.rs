@@ -15,7 +15,7 @@ use super::auth_user::AuthUser;
 use super::docs;
 use super::error::ApiError;
 use super::extract::Json;
-use super::orders::{facts, role_of, viewer};
+use super::orders::{facts, role_of, viewer, visible_order};
 use super::state::{to_chrono, AppState};
 use super::transitions::refusal;
 use crate::db::{self, orders, outbox};
@@ -148,9 +148,7 @@ async fn create_cancellation_request(
         .map_err(|e| crate::http::error::invalid_field("reason", e))?;
     let clock = state.clock();
     let mut conn = db::connection(&state.pool).await?;
-    let order = orders::find_visible(&mut conn, id, viewer(&caller))
-        .await?
-        .ok_or(ApiError::NotFound("order"))?;
+    let order = visible_order(&mut conn, id, &caller).await?;
     let role = role_of(&order, &caller);
     participants_only(role)?;
     let auto_accept_at =
@@ -219,9 +217,7 @@ async fn get_cancellation_request(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let mut conn = db::connection(&state.pool).await?;
-    orders::find_visible(&mut conn, id, viewer(&caller))
-        .await?
-        .ok_or(ApiError::NotFound("order"))?;
+    visible_order(&mut conn, id, &caller).await?;
     let row = orders::latest_cancellation(&mut conn, id, viewer(&caller))
         .await?
         .ok_or(ApiError::NotFound("cancellation request"))?;
@@ -254,9 +250,7 @@ async fn respond_to_cancellation_request(
     let accept = body.0.decision == Decision::Accept;
     let clock = state.clock();
     let mut conn = db::connection(&state.pool).await?;
-    let order = orders::find_visible(&mut conn, id, viewer(&caller))
-        .await?
-        .ok_or(ApiError::NotFound("order"))?;
+    let order = visible_order(&mut conn, id, &caller).await?;
     let role = role_of(&order, &caller);
     participants_only(role)?;
     let request = orders::latest_cancellation(&mut conn, id, viewer(&caller))

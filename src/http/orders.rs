@@ -160,6 +160,17 @@ pub fn role_of(row: &orders::OrderRow, caller: &AuthUser) -> ActorRole {
     }
 }
 
+/// The order if the caller may see it; 404 otherwise, whether it is absent or not theirs.
+pub async fn visible_order(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    caller: &AuthUser,
+) -> Result<orders::OrderRow, ApiError> {
+    orders::find_visible(conn, id, viewer(caller))
+        .await?
+        .ok_or(ApiError::NotFound("order"))
+}
+
 pub fn viewer(caller: &AuthUser) -> orders::Viewer {
     orders::Viewer {
         user_id: caller.id.as_uuid(),
@@ -662,9 +673,7 @@ async fn get_order(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = db::connection(&state.pool).await?;
-    let row = orders::find_visible(&mut conn, id.into_inner(), viewer(&caller))
-        .await?
-        .ok_or(ApiError::NotFound("order"))?;
+    let row = visible_order(&mut conn, id.into_inner(), &caller).await?;
     let order = render_one(&mut conn, row, &caller, &state.clock()).await?;
     Ok(order_ok(StatusCode::OK, &order))
 }
@@ -710,9 +719,7 @@ async fn update_order(
     };
     errors.into_result()?;
     let mut conn = db::connection(&state.pool).await?;
-    let current = orders::find_visible(&mut conn, id, viewer(&caller))
-        .await?
-        .ok_or(ApiError::NotFound("order"))?;
+    let current = visible_order(&mut conn, id, &caller).await?;
     if role_of(&current, &caller) != ActorRole::Client {
         return Err(ApiError::Forbidden {
             code: "not_client",

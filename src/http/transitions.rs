@@ -13,7 +13,7 @@ use super::auth_user::AuthUser;
 use super::docs;
 use super::error::ApiError;
 use super::extract::{IfMatch, Json};
-use super::orders::{facts, order_ok, render_one, role_of, viewer, OrderResponse};
+use super::orders::{facts, order_ok, render_one, role_of, viewer, visible_order, OrderResponse};
 use super::pagination;
 use super::state::{to_chrono, AppState};
 use crate::db::{self, orders};
@@ -169,9 +169,7 @@ async fn create_transition(
     let note = note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
     let clock = state.clock();
     let mut conn = db::connection(&state.pool).await?;
-    let order = orders::find_visible(&mut conn, id, viewer(&caller))
-        .await?
-        .ok_or(ApiError::NotFound("order"))?;
+    let order = visible_order(&mut conn, id, &caller).await?;
     if let Some(expected) = if_match.0 {
         if expected != order.version {
             return Err(ApiError::PreconditionFailed {
@@ -206,9 +204,7 @@ async fn create_transition(
         .await?;
     let Some(row) = moved else {
         // Somebody moved the order between our read and our guarded update.
-        let now = orders::find_visible(&mut conn, id, viewer(&caller))
-            .await?
-            .ok_or(ApiError::NotFound("order"))?;
+        let now = visible_order(&mut conn, id, &caller).await?;
         if if_match.0.is_some() {
             return Err(ApiError::PreconditionFailed {
                 current_version: now.version,
@@ -256,9 +252,7 @@ async fn list_transitions(
         .map(pagination::decode::<Uuid>)
         .transpose()?;
     let mut conn = db::connection(&state.pool).await?;
-    orders::find_visible(&mut conn, id, viewer(&caller))
-        .await?
-        .ok_or(ApiError::NotFound("order"))?;
+    visible_order(&mut conn, id, &caller).await?;
     let rows = orders::history(&mut conn, id, viewer(&caller), after, limit + 1).await?;
     let (rows, next_cursor) = pagination::page(rows, limit, |r| r.id);
     Ok(HttpResponse::Ok().json(TransitionPage {
