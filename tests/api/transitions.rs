@@ -486,3 +486,43 @@ async fn an_unanswered_cancellation_request_is_accepted_by_the_system() {
     assert_eq!(request["status"], "accepted");
     assert!(request["resolved_by"].is_null());
 }
+
+#[tokio::test]
+async fn accepting_a_cancellation_while_the_order_moves_leaves_them_consistent() {
+    let app = TestApp::spawn().await;
+    let c = cast(&app).await;
+    for _ in 0..5 {
+        let id = app.order_in("in_progress", &c.client, &c.creative).await;
+        let path = format!("/v1/orders/{id}/cancellation-request");
+        json_ok(
+            app.post(&path, Some(&c.creative.token), &json!({"reason": "ill"}))
+                .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        let response_path = format!("{path}/response");
+        let decision = json!({"decision": "accept"});
+        let accept = app.post(&response_path, Some(&c.client.token), &decision);
+        let dispute = app.transition(&c.client, &id, "disputed", Some("late and silent"));
+        let (accept, dispute) = tokio::join!(accept, dispute);
+        let statuses = [accept.status(), dispute.status()];
+        assert!(
+            statuses
+                .iter()
+                .all(|s| *s == StatusCode::OK || *s == StatusCode::CONFLICT),
+            "{statuses:?}"
+        );
+        assert_eq!(
+            statuses.iter().filter(|s| **s == StatusCode::OK).count(),
+            1,
+            "{statuses:?}"
+        );
+        let order = app.order(&c.client, &id).await;
+        let request = json_ok(app.get(&path, &c.client.token).await, StatusCode::OK).await;
+        match order["status"].as_str().unwrap() {
+            "cancelled" => assert_eq!(request["status"], "accepted"),
+            "disputed" => assert_eq!(request["status"], "rejected"),
+            other => panic!("unexpected status {other}"),
+        }
+    }
+}
