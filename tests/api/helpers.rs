@@ -111,6 +111,27 @@ fn template() -> &'static Template {
                 .await
                 .unwrap();
             }
+            // Templates of older migration sets are dead weight on the server.
+            #[derive(diesel::QueryableByName)]
+            struct Name {
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                datname: String,
+            }
+            let stale: Vec<Name> = diesel::sql_query(
+                "SELECT datname FROM pg_database WHERE datname LIKE 'createspace\\_template\\_%' AND datname <> $1",
+            )
+            .bind::<diesel::sql_types::Text, _>(&name)
+            .load(&mut admin)
+            .await
+            .unwrap();
+            for old in stale {
+                let _ = diesel::sql_query(format!(
+                    "DROP DATABASE IF EXISTS {}",
+                    bootstrap::quote_ident(&old.datname)
+                ))
+                .execute(&mut admin)
+                .await;
+            }
             diesel::sql_query("SELECT pg_advisory_unlock(74616)")
                 .execute(&mut admin)
                 .await
