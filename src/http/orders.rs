@@ -31,7 +31,6 @@ use crate::domain::{text, Invalid};
         CreateOrderRequest,
         UpdateOrderRequest,
         OrderResponse,
-        OrderPage,
         Party,
         OrderStatus,
         ActorRole,
@@ -130,13 +129,6 @@ pub struct OrderResponse {
     pub auto_complete_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-}
-
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct OrderPage {
-    pub data: Vec<OrderResponse>,
-    /// Pass as `cursor` for the next page; null on the last page.
-    pub next_cursor: Option<String>,
 }
 
 pub fn facts(row: &orders::OrderRow) -> OrderFacts {
@@ -572,7 +564,7 @@ enum Cursor {
     security(("bearer" = [])),
     params(OrderQuery),
     responses(
-        (status = 200, description = "One page of the caller's orders", body = OrderPage),
+        (status = 200, description = "One page of the caller's orders", body = pagination::Page<OrderResponse>),
         (status = 400, response = docs::BadRequest),
         (status = 401, response = docs::Unauthorized),
         (status = 422, response = docs::ValidationFailed),
@@ -654,7 +646,7 @@ async fn list_orders(
         },
     });
     let data = render(&mut conn, rows, &caller, &clock).await?;
-    Ok(HttpResponse::Ok().json(OrderPage { data, next_cursor }))
+    Ok(HttpResponse::Ok().json(pagination::Page { data, next_cursor }))
 }
 
 /// One order, for its client, its creative or an admin.

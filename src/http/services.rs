@@ -27,13 +27,7 @@ use crate::domain::text;
         update_service,
         archive_service
     ),
-    components(schemas(
-        CreateServiceRequest,
-        UpdateServiceRequest,
-        ServiceResponse,
-        ServicePage,
-        MoneyDto
-    ))
+    components(schemas(CreateServiceRequest, UpdateServiceRequest, ServiceResponse, MoneyDto))
 )]
 pub struct Api;
 
@@ -120,13 +114,6 @@ impl From<services::ServiceRow> for ServiceResponse {
     }
 }
 
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct ServicePage {
-    pub data: Vec<ServiceResponse>,
-    /// Pass as `cursor` for the next page; null on the last page.
-    pub next_cursor: Option<String>,
-}
-
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -200,7 +187,7 @@ async fn create_service(
 #[utoipa::path(get, path = "/v1/services", tag = "services", operation_id = "listServices",
     params(ServiceQuery),
     responses(
-        (status = 200, description = "One page of services", body = ServicePage),
+        (status = 200, description = "One page of services", body = pagination::Page<ServiceResponse>),
         (status = 400, response = docs::BadRequest),
         (status = 422, response = docs::ValidationFailed),
     ))]
@@ -227,7 +214,7 @@ async fn list_services(
     )
     .await?;
     let (rows, next_cursor) = pagination::page(rows, limit, |r| r.id);
-    Ok(HttpResponse::Ok().json(ServicePage {
+    Ok(HttpResponse::Ok().json(pagination::Page {
         data: rows.into_iter().map(ServiceResponse::from).collect(),
         next_cursor,
     }))

@@ -24,7 +24,7 @@ use crate::domain::order::{
 #[derive(OpenApi)]
 #[openapi(
     paths(create_transition, list_transitions),
-    components(schemas(TransitionRequest, TransitionResponse, TransitionPage))
+    components(schemas(TransitionRequest, TransitionResponse))
 )]
 pub struct Api;
 
@@ -75,12 +75,6 @@ impl From<orders::TransitionRow> for TransitionResponse {
             at: r.created_at,
         }
     }
-}
-
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct TransitionPage {
-    pub data: Vec<TransitionResponse>,
-    pub next_cursor: Option<String>,
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -231,7 +225,7 @@ async fn create_transition(
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Order id"), HistoryQuery),
     responses(
-        (status = 200, description = "One page of the history", body = TransitionPage),
+        (status = 200, description = "One page of the history", body = pagination::Page<TransitionResponse>),
         (status = 400, response = docs::BadRequest),
         (status = 401, response = docs::Unauthorized),
         (status = 404, response = docs::NotFound),
@@ -255,7 +249,7 @@ async fn list_transitions(
     visible_order(&mut conn, id, &caller).await?;
     let rows = orders::history(&mut conn, id, viewer(&caller), after, limit + 1).await?;
     let (rows, next_cursor) = pagination::page(rows, limit, |r| r.id);
-    Ok(HttpResponse::Ok().json(TransitionPage {
+    Ok(HttpResponse::Ok().json(pagination::Page {
         data: rows.into_iter().map(TransitionResponse::from).collect(),
         next_cursor,
     }))
