@@ -339,12 +339,19 @@ async fn logout(
         (status = 202, description = "If the account exists, a reset token is on its way"),
         (status = 400, response = docs::BadRequest),
         (status = 422, response = docs::ValidationFailed),
+        (status = 429, response = docs::RateLimited),
     ))]
 #[tracing::instrument(skip_all)]
 async fn request_password_reset(
+    req: HttpRequest,
     state: web::Data<AppState>,
     body: Json<PasswordResetRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    // Counted whether or not the account exists, so the 429 reveals nothing either.
+    state.reset_limiter.check(
+        req.peer_addr().map(|a| a.ip()),
+        &body.0.email.trim().to_lowercase(),
+    )?;
     let Ok(email) = Email::parse(&body.0.email) else {
         return Ok(HttpResponse::Accepted().finish());
     };

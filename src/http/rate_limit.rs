@@ -1,5 +1,6 @@
-//! Login throttling per client IP and per email (governor's GCRA, in memory). Per instance: with
-//! several instances behind a balancer each enforces its own budget, which still bounds guessing.
+//! Throttling of credential attempts (logins, password-reset requests) per client IP and per email
+//! (governor's GCRA, in memory). Per instance: with several instances behind a balancer each
+//! enforces its own budget, which still bounds guessing and mail flooding.
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -10,7 +11,7 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use super::error::ApiError;
 use crate::config::RateLimitSettings;
 
-pub struct LoginLimiter {
+pub struct AttemptLimiter {
     by_ip: DefaultKeyedRateLimiter<IpAddr>,
     by_email: DefaultKeyedRateLimiter<String>,
 }
@@ -19,9 +20,9 @@ fn quota(per_minute: u32) -> Quota {
     Quota::per_minute(NonZeroU32::new(per_minute.max(1)).unwrap_or(NonZeroU32::MIN))
 }
 
-impl LoginLimiter {
+impl AttemptLimiter {
     pub fn new(settings: &RateLimitSettings) -> Self {
-        LoginLimiter {
+        AttemptLimiter {
             by_ip: RateLimiter::keyed(quota(settings.login_per_ip_per_minute)),
             by_email: RateLimiter::keyed(quota(settings.login_per_email_per_minute)),
         }
@@ -55,7 +56,7 @@ mod tests {
 
     #[test]
     fn the_budget_is_per_email() {
-        let limiter = LoginLimiter::new(&RateLimitSettings {
+        let limiter = AttemptLimiter::new(&RateLimitSettings {
             login_per_ip_per_minute: 100,
             login_per_email_per_minute: 2,
         });

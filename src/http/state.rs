@@ -4,20 +4,23 @@ use crate::auth::jwt::Keys;
 use crate::config::Settings;
 use crate::db::DbPool;
 
-use super::rate_limit::LoginLimiter;
+use super::rate_limit::AttemptLimiter;
 
 pub struct AppState {
     pub pool: DbPool,
     pub keys: Keys,
     pub settings: Settings,
-    pub login_limiter: LoginLimiter,
+    pub login_limiter: AttemptLimiter,
+    /// A separate budget, so asking for reset emails cannot lock anyone out of logging in.
+    pub reset_limiter: AttemptLimiter,
 }
 
 impl AppState {
     pub fn new(settings: Settings, pool: DbPool) -> Self {
         AppState {
             keys: Keys::new(&settings.jwt),
-            login_limiter: LoginLimiter::new(&settings.rate_limits),
+            login_limiter: AttemptLimiter::new(&settings.rate_limits),
+            reset_limiter: AttemptLimiter::new(&settings.rate_limits),
             pool,
             settings,
         }

@@ -479,3 +479,26 @@ async fn expired_reset_tokens_are_refused() {
         .await;
     problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
 }
+
+#[tokio::test]
+async fn password_reset_requests_are_rate_limited_apart_from_logins() {
+    let app = TestApp::spawn_with(|s| s.rate_limits.login_per_email_per_minute = 2).await;
+    app.register("ada").await;
+    let ask = json!({"email": "ada@example.com"});
+    for _ in 0..2 {
+        let res = app.post("/v1/auth/password-reset", None, &ask).await;
+        assert_eq!(res.status(), StatusCode::ACCEPTED);
+    }
+    let res = app.post("/v1/auth/password-reset", None, &ask).await;
+    assert!(res.headers().contains_key("retry-after"));
+    problem(res, StatusCode::TOO_MANY_REQUESTS).await;
+    // logging in still works: the budgets are separate
+    let res = app
+        .post(
+            "/v1/auth/login",
+            None,
+            &json!({"email": "ada@example.com", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+}
