@@ -64,10 +64,13 @@ const RESET_TTL_MINUTES: i64 = 30;
 #[schema(example = json!({"email": "ada@example.com", "password": "correct horse battery", "display_name": "Ada Lovelace"}))]
 pub struct RegisterRequest {
     /// Trimmed and lower-cased before it is stored.
+    #[schema(format = Email, min_length = 3, max_length = 254)]
     email: String,
     /// 10 to 128 characters, not the email.
+    #[schema(min_length = 10, max_length = 128, format = Password)]
     password: String,
     /// 1 to 80 characters.
+    #[schema(min_length = 1, max_length = 80)]
     display_name: String,
 }
 
@@ -75,7 +78,9 @@ pub struct RegisterRequest {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"email": "ada@example.com", "password": "correct horse battery"}))]
 pub struct LoginRequest {
+    #[schema(format = Email)]
     email: String,
+    #[schema(format = Password)]
     password: String,
 }
 
@@ -107,6 +112,7 @@ pub struct TokenResponse {
 #[schema(example = json!({"refresh_token": "q1V0oXk7m3cV3oZr9m2s9bqk4Xw8o6d4oJk1r0yZ5cA"}))]
 pub struct RefreshRequest {
     #[validate(length(min = 1, max = 256))]
+    #[schema(min_length = 1, max_length = 256)]
     refresh_token: String,
 }
 
@@ -115,6 +121,7 @@ pub struct RefreshRequest {
 #[schema(example = json!({"email": "ada@example.com"}))]
 pub struct PasswordResetRequest {
     #[validate(length(min = 1, max = 254))]
+    #[schema(format = Email, min_length = 1, max_length = 254)]
     email: String,
 }
 
@@ -123,7 +130,10 @@ pub struct PasswordResetRequest {
 #[schema(example = json!({"token": "Zk3u1m0QhPq8c2rY6vW9xT4bN7aL5sD0eF1gH2iJ3kM", "password": "a brand new passphrase"}))]
 pub struct PasswordResetConfirmation {
     #[validate(length(min = 1, max = 256))]
+    #[schema(min_length = 1, max_length = 256)]
     token: String,
+    /// 10 to 128 characters, not the account's email.
+    #[schema(min_length = 10, max_length = 128, format = Password)]
     password: String,
 }
 
@@ -268,6 +278,7 @@ enum RefreshOutcome {
         (status = 200, description = "A new token pair; the old refresh token is retired", body = TokenResponse),
         (status = 400, response = docs::BadRequest),
         (status = 401, response = docs::Unauthorized),
+        (status = 415, response = docs::UnsupportedMediaType),
         (status = 422, response = docs::ValidationFailed),
     ))]
 #[tracing::instrument(skip_all)]
@@ -314,6 +325,7 @@ async fn refresh(
     responses(
         (status = 204, description = "The session is revoked"),
         (status = 400, response = docs::BadRequest),
+        (status = 415, response = docs::UnsupportedMediaType),
         (status = 422, response = docs::ValidationFailed),
     ))]
 #[tracing::instrument(skip_all)]
@@ -338,6 +350,7 @@ async fn logout(
     responses(
         (status = 202, description = "If the account exists, a reset token is on its way"),
         (status = 400, response = docs::BadRequest),
+        (status = 415, response = docs::UnsupportedMediaType),
         (status = 422, response = docs::ValidationFailed),
         (status = 429, response = docs::RateLimited),
     ))]
@@ -403,6 +416,7 @@ async fn request_password_reset(
     responses(
         (status = 204, description = "Password changed; all sessions revoked"),
         (status = 400, response = docs::BadRequest),
+        (status = 415, response = docs::UnsupportedMediaType),
         (status = 422, response = docs::ValidationFailed),
     ))]
 #[tracing::instrument(skip_all)]

@@ -55,6 +55,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 #[schema(example = json!({"reason": "My brief changed; I no longer need the cover."}))]
 pub struct CancellationRequestBody {
     /// 1 to 2000 characters.
+    #[schema(min_length = 1, max_length = 2000)]
     reason: String,
 }
 

@@ -71,16 +71,18 @@ impl From<users::UserRow> for UserResponse {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"display_name": "Ada L.", "bio": "Illustrator and letterer", "time_zone": "Europe/London"}))]
 pub struct UpdateMeRequest {
+    #[schema(min_length = 1, max_length = 80)]
     display_name: Option<String>,
     /// `null` clears it.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 2000)]
     bio: Option<Option<String>>,
     /// An absolute http(s) URL; `null` clears it.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 2048)]
     avatar_url: Option<Option<String>>,
     /// IANA name such as `Europe/Berlin`.
+    #[schema(max_length = 64, pattern = "^[A-Z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$")]
     time_zone: Option<String>,
 }
 
@@ -105,7 +107,7 @@ async fn get_me(state: web::Data<AppState>, caller: AuthUser) -> Result<HttpResp
 /// Change the caller's profile.
 #[utoipa::path(patch, path = "/v1/me", tag = "me", operation_id = "updateMe",
     security(("bearer" = [])),
-    params(("If-Match" = Option<String>, Header, description = "The version last seen, e.g. `\"2\"`")),
+    params(("If-Match" = Option<String>, Header, description = "The version last seen, e.g. `\"2\"`", pattern = r#"^(W/)?"[0-9]+"$|^\*$"#)),
     request_body = UpdateMeRequest,
     responses(
         (status = 200, description = "The updated account", body = UserResponse,

@@ -11,8 +11,10 @@ use crate::domain::money::Money;
 #[schema(example = json!({"amount": 15000, "currency": "EUR"}))]
 pub struct MoneyDto {
     /// Integer minor units (cents for EUR; yen for JPY). Never a float.
+    #[schema(minimum = 1)]
     pub amount: i64,
     /// ISO 4217 code, upper case.
+    #[schema(pattern = "^[A-Z]{3}$")]
     pub currency: String,
 }
 

@@ -66,14 +66,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 pub struct CreateOrderRequest {
     service_id: Option<Uuid>,
     creative_id: Option<Uuid>,
+    #[schema(min_length = 1, max_length = 200)]
     title: Option<String>,
     /// What the client needs; 1 to 10 000 characters.
+    #[schema(min_length = 1, max_length = 10000)]
     requirements: String,
     price: Option<MoneyDto>,
     /// Must be in the future.
     due_at: Option<DateTime<Utc>>,
     /// Custom orders only; 0 to 100, default 0.
     #[validate(range(min = 0, max = 100))]
+    #[schema(minimum = 0, maximum = 100)]
     revisions_included: Option<i32>,
 }
 
@@ -81,6 +84,7 @@ pub struct CreateOrderRequest {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"requirements": "A fox, orange and teal; no text.", "due_at": "2026-12-22T12:00:00Z"}))]
 pub struct UpdateOrderRequest {
+    #[schema(min_length = 1, max_length = 10000)]
     requirements: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<DateTime<Utc>>)]
@@ -545,6 +549,7 @@ pub struct OrderQuery {
     /// `newest` (default) or `due_at`.
     sort: Option<OrderSortParam>,
     /// Page size, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<i64>,
     /// `next_cursor` of the previous page (with the same filters and sort).
     cursor: Option<String>,
@@ -593,12 +598,7 @@ async fn list_orders(
         })?);
     }
     let sort = query.sort.unwrap_or_default();
-    let after = match query
-        .cursor
-        .as_deref()
-        .map(pagination::decode::<Cursor>)
-        .transpose()?
-    {
+    let after = match pagination::decode_opt::<Cursor>(query.cursor.as_deref())? {
         None => None,
         Some(Cursor::Newest { id }) if sort == OrderSortParam::Newest => {
             Some(orders::OrderCursor::Newest { id })
@@ -674,7 +674,7 @@ async fn get_order(
 #[utoipa::path(patch, path = "/v1/orders/{id}", tag = "orders", operation_id = "updateOrder",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Order id"),
-        ("If-Match" = Option<String>, Header, description = "The version last seen, e.g. `\"1\"`")),
+        ("If-Match" = Option<String>, Header, description = "The version last seen, e.g. `\"1\"`", pattern = r#"^(W/)?"[0-9]+"$|^\*$"#)),
     request_body = UpdateOrderRequest,
     responses(
         (status = 200, description = "Updated", body = OrderResponse, headers(("ETag" = String))),

@@ -37,6 +37,11 @@ pub fn encode<T: Serialize>(key: &T) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(key).unwrap_or_default())
 }
 
+/// Decodes `?cursor=`; an empty value means the first page, as if it were absent.
+pub fn decode_opt<T: DeserializeOwned>(cursor: Option<&str>) -> Result<Option<T>, ApiError> {
+    cursor.filter(|c| !c.is_empty()).map(decode).transpose()
+}
+
 pub fn decode<T: DeserializeOwned>(cursor: &str) -> Result<T, ApiError> {
     URL_SAFE_NO_PAD
         .decode(cursor)

@@ -51,15 +51,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     "price": {"amount": 15000, "currency": "EUR"}, "delivery_days": 7, "revisions_included": 2}))]
 pub struct CreateServiceRequest {
     /// 1 to 200 characters.
+    #[schema(min_length = 1, max_length = 200)]
     title: String,
     /// Up to 10 000 characters.
+    #[schema(max_length = 10000)]
     description: String,
     price: MoneyDto,
     /// 1 to 365.
     #[validate(range(min = 1, max = 365))]
+    #[schema(minimum = 1, maximum = 365)]
     delivery_days: i32,
     /// 0 to 100.
     #[validate(range(min = 0, max = 100))]
+    #[schema(minimum = 0, maximum = 100)]
     revisions_included: i32,
 }
 
@@ -67,12 +71,16 @@ pub struct CreateServiceRequest {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"price": {"amount": 18000, "currency": "EUR"}, "delivery_days": 5}))]
 pub struct UpdateServiceRequest {
+    #[schema(min_length = 1, max_length = 200)]
     title: Option<String>,
+    #[schema(max_length = 10000)]
     description: Option<String>,
     price: Option<MoneyDto>,
     #[validate(range(min = 1, max = 365))]
+    #[schema(minimum = 1, maximum = 365)]
     delivery_days: Option<i32>,
     #[validate(range(min = 0, max = 100))]
+    #[schema(minimum = 0, maximum = 100)]
     revisions_included: Option<i32>,
 }
 
@@ -123,6 +131,7 @@ pub struct ServiceQuery {
     /// Case-insensitive text in the title.
     q: Option<String>,
     /// Page size, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<i64>,
     /// `next_cursor` of the previous page.
     cursor: Option<String>,
@@ -197,11 +206,7 @@ async fn list_services(
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
     let limit = pagination::limit(query.limit)?;
-    let before = query
-        .cursor
-        .as_deref()
-        .map(pagination::decode::<Uuid>)
-        .transpose()?;
+    let before = pagination::decode_opt::<Uuid>(query.cursor.as_deref())?;
     let mut conn = db::connection(&state.pool).await?;
     let rows = services::list(
         &mut conn,
@@ -270,7 +275,7 @@ async fn owned_active_service(
 #[utoipa::path(patch, path = "/v1/services/{id}", tag = "services", operation_id = "updateService",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Service id"),
-        ("If-Match" = Option<String>, Header, description = "The version last seen, e.g. `\"1\"`")),
+        ("If-Match" = Option<String>, Header, description = "The version last seen, e.g. `\"1\"`", pattern = r#"^(W/)?"[0-9]+"$|^\*$"#)),
     request_body = UpdateServiceRequest,
     responses(
         (status = 200, description = "Updated", body = ServiceResponse, headers(("ETag" = String))),

@@ -44,6 +44,7 @@ pub struct TransitionRequest {
     to: OrderStatus,
     /// Required when declining or disputing; up to 2000 characters.
     #[validate(length(max = 2000))]
+    #[schema(max_length = 2000)]
     note: Option<String>,
 }
 
@@ -82,6 +83,7 @@ impl From<orders::TransitionRow> for TransitionResponse {
 #[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
     /// Page size, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<i64>,
     /// `next_cursor` of the previous page.
     cursor: Option<String>,
@@ -137,7 +139,7 @@ pub fn refusal(
 #[utoipa::path(post, path = "/v1/orders/{id}/transitions", tag = "orders", operation_id = "createOrderTransition",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Order id"),
-        ("If-Match" = Option<String>, Header, description = "The order version last seen, e.g. `\"3\"`")),
+        ("If-Match" = Option<String>, Header, description = "The order version last seen, e.g. `\"3\"`", pattern = r#"^(W/)?"[0-9]+"$|^\*$"#)),
     request_body = TransitionRequest,
     responses(
         (status = 200, description = "The order after the move", body = OrderResponse, headers(("ETag" = String))),
@@ -240,11 +242,7 @@ async fn list_transitions(
     let id = id.into_inner();
     let query = query.into_inner();
     let limit = pagination::limit(query.limit)?;
-    let after = query
-        .cursor
-        .as_deref()
-        .map(pagination::decode::<Uuid>)
-        .transpose()?;
+    let after = pagination::decode_opt::<Uuid>(query.cursor.as_deref())?;
     let mut conn = db::connection(&state.pool).await?;
     visible_order(&mut conn, id, &caller).await?;
     let rows = orders::history(&mut conn, id, viewer(&caller), after, limit + 1).await?;

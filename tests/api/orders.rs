@@ -448,6 +448,12 @@ async fn due_at_sort_pages_in_due_order() {
         problem(res, StatusCode::BAD_REQUEST).await["code"],
         "invalid_cursor"
     );
+    let res = app.get("/v1/orders?cursor=", &grace.token).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "an empty cursor is the first page"
+    );
     let res = app.get("/v1/orders?cursor=garbage", &grace.token).await;
     problem(res, StatusCode::BAD_REQUEST).await;
     let res = app.get("/v1/orders?limit=101", &grace.token).await;
