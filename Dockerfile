@@ -4,6 +4,7 @@ WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
 COPY migrations ./migrations
+COPY benches ./benches
 RUN cargo build --release --locked
 
 # Runtime stage: a slim image running as an unprivileged user.
@@ -17,6 +18,7 @@ COPY --from=build /src/target/release/createspace /usr/local/bin/createspace
 USER createspace
 ENV HOST=0.0.0.0 PORT=8080 LOG_FORMAT=json APP_ENV=production
 EXPOSE 8080
-HEALTHCHECK --interval=10s --timeout=3s CMD ["/bin/sh", "-c", "exec 3<>/dev/tcp/127.0.0.1/8080"]
+# /dev/tcp is a bash feature (the slim image has bash; its /bin/sh is dash).
+HEALTHCHECK --interval=10s --timeout=3s CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/8080"]
 ENTRYPOINT ["createspace"]
 CMD ["serve"]

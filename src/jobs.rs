@@ -47,6 +47,7 @@ pub async fn run_once(pool: &DbPool, timings: &OrderTimings) -> anyhow::Result<u
             break;
         }
     }
+    orders::delete_expired_keys(&mut conn).await?;
     Ok(moved)
 }
 

@@ -101,6 +101,13 @@ pub async fn locate_server(configured: Option<&str>, data_dir: &Path) -> anyhow:
                      install PostgreSQL (e.g. `apt-get install postgresql`) or set DATABASE_URL"
                 )
             })?;
+            let private = PgUrl::parse(&format!(
+                "postgres://postgres@127.0.0.1:{PRIVATE_PORT}/createspace"
+            ))?;
+            // Another checkout on this machine may have started one already: share it.
+            if connect(&private.maintenance()).await.is_ok() {
+                return Ok(private);
+            }
             let url = start_private_cluster(&bin, data_dir).await?;
             connect(&url.maintenance()).await.context(
                 "the private PostgreSQL cluster started but does not accept connections",
@@ -249,6 +256,20 @@ async fn start_private_cluster(bin: &Path, data_dir: &Path) -> anyhow::Result<Pg
             run(Command::new("chown")
                 .args(["postgres:postgres"])
                 .arg(&data_dir))?;
+            // initdb runs as postgres, which must be able to reach the folder through its parents.
+            let reachable = Command::new("runuser")
+                .args(["-u", "postgres", "--", "test", "-w"])
+                .arg(&data_dir)
+                .status()
+                .map(|s| s.success())
+                .unwrap_or(false);
+            if !reachable {
+                bail!(
+                    "the postgres user cannot reach {} (a parent folder is private): \
+                     set DATA_DIR to a folder it can reach, or set DATABASE_URL",
+                    data_dir.display()
+                );
+            }
         }
         if !cluster.join("PG_VERSION").exists() {
             tracing::info!(dir = %cluster.display(), "initialising a private PostgreSQL cluster");

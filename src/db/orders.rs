@@ -709,6 +709,8 @@ pub enum KeyClaim {
     Claimed,
     /// The key was used before (or is in use); the caller decides from the stored row.
     Existing(IdempotencyRow),
+    /// Another request held the key a moment ago and just let it go; retry shortly.
+    Released,
 }
 
 /// Claims `(user, key)` for a request. A key older than 24 h, or one left in flight for over a
@@ -742,8 +744,13 @@ pub async fn claim_key(
         .filter(idempotency_keys::key.eq(key))
         .select(IdempotencyRow::as_select())
         .first(conn)
-        .await?;
-    Ok(KeyClaim::Existing(row))
+        .await
+        .optional()?;
+    // None: its owner released it between our insert and this read; it is still "in use" to us.
+    Ok(match row {
+        Some(row) => KeyClaim::Existing(row),
+        None => KeyClaim::Released,
+    })
 }
 
 /// Stores the response to replay; run it in the transaction that did the work.
@@ -766,6 +773,16 @@ pub async fn complete_key(
     .execute(conn)
     .await
     .map(|_| ())
+}
+
+/// Forgets keys past their 24 hours, for the background worker.
+pub async fn delete_expired_keys(conn: &mut AsyncPgConnection) -> QueryResult<usize> {
+    diesel::delete(
+        idempotency_keys::table
+            .filter(idempotency_keys::created_at.lt(Utc::now() - chrono::Duration::hours(24))),
+    )
+    .execute(conn)
+    .await
 }
 
 /// Frees a key whose request failed, so the caller may retry with it.

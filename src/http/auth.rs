@@ -248,7 +248,11 @@ async fn login(
         .login_limiter
         .check(req.peer_addr().map(|a| a.ip()), &normalised)?;
     let mut conn = db::connection(&state.pool).await?;
-    let user = users::find_by_email(&mut conn, &normalised).await?;
+    // An address that cannot be valid has no account; skip the query, not the password check.
+    let user = match Email::parse(&normalised) {
+        Ok(email) => users::find_by_email(&mut conn, email.as_str()).await?,
+        Err(_) => None,
+    };
     // Verify even when there is no account, so both cases take the same time.
     let valid = password::verify(
         user.as_ref().map(|u| u.password_hash.clone()),

@@ -317,6 +317,14 @@ impl From<diesel::result::Error> for ApiError {
             if matches!(kind, DatabaseErrorKind::ClosedConnection) {
                 return ApiError::Unavailable(db::Unavailable(info.message().to_string()));
             }
+            // Text PostgreSQL cannot store (a NUL byte): the client's data, not our bug. Fields are
+            // validated before they get here; this is the net under that.
+            if info.message().contains("invalid byte sequence") {
+                return ApiError::bad_request(
+                    "invalid_characters",
+                    "The request contains characters that cannot be stored (such as NUL).",
+                );
+            }
             // Lost a race inside PostgreSQL: the client may simply retry.
             if matches!(kind, DatabaseErrorKind::SerializationFailure)
                 || info.message().contains("deadlock detected")

@@ -18,7 +18,7 @@ use super::docs;
 use super::error::{ApiError, FieldError, FieldErrors};
 use super::extract::{etag, nullable, IdempotencyKey, IfMatch, Json};
 use super::money::MoneyDto;
-use super::pagination;
+use super::pagination::{self, search_text};
 use super::state::AppState;
 use crate::db::{self, orders, services, users};
 use crate::domain::order::{self as machine, ActorRole, Clock, OrderFacts, OrderStatus};
@@ -441,29 +441,50 @@ async fn create_order(
             orders::KeyClaim::Existing(row) => {
                 return match (row.response_status, row.response_body) {
                     (Some(status), Some(body)) => Ok(replay(status, body)),
-                    _ => Err(ApiError::conflict(
-                        "idempotency_key_in_use",
-                        "Request in progress",
-                        "A request with this Idempotency-Key is still being processed; retry shortly.",
-                    )),
+                    _ => Err(key_in_use()),
                 };
             }
+            orders::KeyClaim::Released => return Err(key_in_use()),
         }
         let result = place(&mut conn, &state, &caller, &body, Some(key)).await;
-        match &result {
-            // A refusal is the answer to this request: replay it like a success.
-            Err(e) if e.status_code().is_client_error() => {
+        let settled = match &result {
+            // A refusal is the answer to this request: replay it like a success. Conflicts that say
+            // "retry" are the exception: replaying them would make the retry pointless.
+            Err(e) if e.status_code().is_client_error() && !is_retryable(e) => {
                 let problem = serde_json::to_value(e.to_problem()).map_err(anyhow::Error::from)?;
                 orders::complete_key(&mut conn, client, key, e.status_code().as_u16(), &problem)
-                    .await?;
+                    .await
             }
-            // Our failure, not the request's: free the key so a retry runs again.
-            Err(_) => orders::release_key(&mut conn, client, key).await?,
-            Ok(_) => {}
+            // Our failure, or a transient one: free the key so a retry runs again.
+            Err(_) => orders::release_key(&mut conn, client, key).await,
+            Ok(_) => Ok(()),
+        };
+        if let Err(e) = settled {
+            // The original outcome is what the caller needs; a stuck key is reclaimable after a minute.
+            tracing::error!(error = ?e, "could not settle the idempotency key");
         }
         return result;
     }
     place(&mut conn, &state, &caller, &body, None).await
+}
+
+fn key_in_use() -> ApiError {
+    ApiError::conflict(
+        "idempotency_key_in_use",
+        "Request in progress",
+        "A request with this Idempotency-Key is still being processed; retry shortly.",
+    )
+}
+
+fn is_retryable(e: &ApiError) -> bool {
+    matches!(
+        e,
+        ApiError::RateLimited { .. }
+            | ApiError::Conflict {
+                code: "concurrent_update",
+                ..
+            }
+    )
 }
 
 fn replay(status: i32, body: serde_json::Value) -> HttpResponse {
@@ -626,7 +647,7 @@ async fn list_orders(
             },
             statuses,
             late: query.late,
-            q: query.q.filter(|q| !q.trim().is_empty()),
+            q: search_text(query.q)?,
             due_before: query.due_before,
             sort: match sort {
                 OrderSortParam::Newest => orders::OrderSort::Newest,

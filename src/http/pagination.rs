@@ -20,6 +20,16 @@ pub struct Page<T> {
 pub const DEFAULT_LIMIT: i64 = 20;
 pub const MAX_LIMIT: i64 = 100;
 
+/// Checks `?q=`: up to 200 characters, no control characters; blank means no filter.
+pub fn search_text(q: Option<String>) -> Result<Option<String>, ApiError> {
+    match q {
+        None => Ok(None),
+        Some(q) => crate::domain::text::bounded(&q, 0, 200, false)
+            .map(|q| Some(q).filter(|q| !q.is_empty()))
+            .map_err(|e| super::error::invalid_field("q", e)),
+    }
+}
+
 /// Checks `?limit=`: 1 to 100, 20 when absent.
 pub fn limit(requested: Option<i64>) -> Result<i64, ApiError> {
     match requested {

@@ -13,7 +13,7 @@ use super::docs;
 use super::error::{ApiError, FieldErrors};
 use super::extract::{etag, IfMatch, Json};
 use super::money::MoneyDto;
-use super::pagination;
+use super::pagination::{self, search_text};
 use super::state::AppState;
 use crate::db::{self, services, Update};
 use crate::domain::text;
@@ -212,7 +212,7 @@ async fn list_services(
         &mut conn,
         services::ServiceFilter {
             creative_id: query.creative_id,
-            q: query.q.filter(|q| !q.trim().is_empty()),
+            q: search_text(query.q)?,
             before,
             limit: limit + 1,
         },

@@ -20,6 +20,7 @@ use crate::db::{self, orders};
 use crate::domain::order::{
     self as machine, ActorRole, Clock, Effect, OrderFacts, OrderStatus, Refusal,
 };
+use crate::domain::text;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -162,7 +163,11 @@ async fn create_transition(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let TransitionRequest { to, note } = body.0;
-    let note = note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
+    let note = note
+        .map(|n| text::bounded(&n, 0, 2000, true))
+        .transpose()
+        .map_err(|e| crate::http::error::invalid_field("note", e))?
+        .filter(|n| !n.is_empty());
     let clock = state.clock();
     let mut conn = db::connection(&state.pool).await?;
     let order = visible_order(&mut conn, id, &caller).await?;

@@ -120,3 +120,29 @@ async fn missing_credentials_are_401_with_www_authenticate() {
     assert_eq!(res.headers()["www-authenticate"], "Bearer");
     problem(res, StatusCode::UNAUTHORIZED).await;
 }
+
+#[tokio::test]
+async fn nul_bytes_are_client_errors_never_500s() {
+    let app = TestApp::spawn().await;
+    let ada = app.register("ada").await;
+    let grace = app.register("grace").await;
+    for path in ["/v1/orders?q=a%00b", "/v1/services?q=%00"] {
+        let res = app.get(path, &ada.token).await;
+        let body = problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+        assert_eq!(body["errors"][0]["field"], "q", "{path}");
+    }
+    let res = app
+        .post(
+            "/v1/auth/login",
+            None,
+            &json!({"email": "ada\u{0}@example.com", "password": "whatever it is"}),
+        )
+        .await;
+    problem(res, StatusCode::UNAUTHORIZED).await;
+    let id = app.order_in("new", &grace, &ada).await;
+    let res = app
+        .transition(&ada, &id, "declined", Some("no\u{0}thanks"))
+        .await;
+    let body = problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(body["errors"][0]["field"], "note");
+}

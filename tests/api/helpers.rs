@@ -111,27 +111,6 @@ fn template() -> &'static Template {
                 .await
                 .unwrap();
             }
-            // Templates of older migration sets are dead weight on the server.
-            #[derive(diesel::QueryableByName)]
-            struct Name {
-                #[diesel(sql_type = diesel::sql_types::Text)]
-                datname: String,
-            }
-            let stale: Vec<Name> = diesel::sql_query(
-                "SELECT datname FROM pg_database WHERE datname LIKE 'createspace\\_template\\_%' AND datname <> $1",
-            )
-            .bind::<diesel::sql_types::Text, _>(&name)
-            .load(&mut admin)
-            .await
-            .unwrap();
-            for old in stale {
-                let _ = diesel::sql_query(format!(
-                    "DROP DATABASE IF EXISTS {}",
-                    bootstrap::quote_ident(&old.datname)
-                ))
-                .execute(&mut admin)
-                .await;
-            }
             diesel::sql_query("SELECT pg_advisory_unlock(74616)")
                 .execute(&mut admin)
                 .await
@@ -394,8 +373,16 @@ impl Drop for TestApp {
                 bootstrap::quote_ident(database.database())
             );
             on_own_runtime(async move {
-                if let Ok(mut conn) = bootstrap::connect(&admin).await {
-                    let _ = diesel::sql_query(drop).execute(&mut conn).await;
+                let dropped = match bootstrap::connect(&admin).await {
+                    Ok(mut conn) => diesel::sql_query(&drop)
+                        .execute(&mut conn)
+                        .await
+                        .map(|_| ())
+                        .map_err(anyhow::Error::from),
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = dropped {
+                    eprintln!("warning: test database left behind ({drop}): {e}");
                 }
             });
         }
