@@ -60,6 +60,21 @@ pub struct OrderTimings {
     pub worker_interval: Duration,
 }
 
+impl OrderTimings {
+    /// The state machine's view of time at `now`, from the configured rules.
+    pub fn clock(&self, now: chrono::DateTime<chrono::Utc>) -> crate::domain::order::Clock {
+        crate::domain::order::Clock {
+            now,
+            late_cancel_after: to_chrono(self.late_cancel_after),
+        }
+    }
+}
+
+/// A configured duration as chrono's; durations are capped at ten years when read, so this holds.
+pub fn to_chrono(d: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
 #[derive(Clone, Debug)]
 pub struct Settings {
     pub environment: Environment,

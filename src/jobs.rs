@@ -27,11 +27,7 @@ pub async fn run(pool: DbPool, timings: OrderTimings) {
 /// One pass: everything due now, in batches. Returns how many orders it moved.
 pub async fn run_once(pool: &DbPool, timings: &OrderTimings) -> anyhow::Result<usize> {
     let mut conn = db::connection(pool).await?;
-    let clock = Clock {
-        now: chrono::Utc::now(),
-        late_cancel_after: chrono::Duration::from_std(timings.late_cancel_after)
-            .unwrap_or(chrono::Duration::MAX),
-    };
+    let clock = timings.clock(chrono::Utc::now());
     let mut moved = 0;
     loop {
         let n = complete_due(&mut conn, &clock, timings).await?;
@@ -65,14 +61,8 @@ async fn complete_due(
             let due = orders::lock_due_completions(conn, BATCH).await?;
             let mut done = 0;
             for order in due {
-                let facts = crate::domain::order::OrderFacts {
-                    status: order.status(),
-                    revisions_used: order.revisions_used,
-                    revisions_included: order.revisions_included,
-                    due_at: order.due_at,
-                };
                 if machine::check(
-                    &facts,
+                    &order.facts(),
                     OrderStatus::Completed,
                     ActorRole::System,
                     None,

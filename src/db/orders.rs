@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::outbox::{self, NewEvent};
 use super::schema::{cancellation_requests, idempotency_keys, order_transitions, orders, users};
-use crate::domain::order::{ActorRole, Effect, OrderStatus};
+use crate::domain::order::{ActorRole, Effect, OrderFacts, OrderStatus};
 
 #[derive(Clone, Debug, Queryable, Selectable)]
 #[diesel(table_name = orders)]
@@ -40,6 +40,16 @@ impl OrderRow {
     /// The status column is constrained by a CHECK to the domain's values.
     pub fn status(&self) -> OrderStatus {
         OrderStatus::parse(&self.status).unwrap_or(OrderStatus::New)
+    }
+
+    /// What the state machine needs to know about this order.
+    pub fn facts(&self) -> OrderFacts {
+        OrderFacts {
+            status: self.status(),
+            revisions_used: self.revisions_used,
+            revisions_included: self.revisions_included,
+            due_at: self.due_at,
+        }
     }
 }
 

@@ -32,6 +32,11 @@ pub fn bounded(raw: &str, min: usize, max: usize, multiline: bool) -> Result<Str
     Ok(value.to_string())
 }
 
+/// A title (of a service or an order): one line, 1 to 200 characters.
+pub fn title(raw: &str) -> Result<String, Invalid> {
+    bounded(raw, 1, 200, false)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,9 +15,10 @@ use super::auth_user::AuthUser;
 use super::docs;
 use super::error::ApiError;
 use super::extract::Json;
-use super::orders::{facts, role_of, viewer, visible_order};
-use super::state::{to_chrono, AppState};
+use super::orders::{role_of, viewer, visible_order};
+use super::state::AppState;
 use super::transitions::refusal;
+use crate::config::to_chrono;
 use crate::db::{self, orders, outbox};
 use crate::domain::order::{self as machine, ActorRole, Effect, OrderStatus};
 use crate::domain::text;
@@ -165,7 +166,7 @@ async fn create_cancellation_request(
             let locked = orders::lock(conn, id)
                 .await?
                 .ok_or(ApiError::NotFound("order"))?;
-            let current = facts(&locked);
+            let current = locked.facts();
             machine::check_consented_cancellation(current.status)
                 .map_err(|r| refusal(r, &current, role, OrderStatus::Cancelled, &clock))?;
             let row = orders::insert_cancellation(
@@ -277,7 +278,7 @@ async fn respond_to_cancellation_request(
             let locked = orders::lock(conn, id)
                 .await?
                 .ok_or(ApiError::NotFound("order"))?;
-            let current = facts(&locked);
+            let current = locked.facts();
             let resolved =
                 orders::resolve_cancellation(conn, request.id, accept, Some(caller.id.as_uuid()))
                     .await?

@@ -21,7 +21,7 @@ use super::money::MoneyDto;
 use super::pagination::{self, search_text};
 use super::state::AppState;
 use crate::db::{self, orders, services, users};
-use crate::domain::order::{self as machine, ActorRole, Clock, OrderFacts, OrderStatus};
+use crate::domain::order::{self as machine, ActorRole, Clock, OrderStatus};
 use crate::domain::{text, Invalid};
 
 #[derive(OpenApi)]
@@ -135,15 +135,6 @@ pub struct OrderResponse {
     pub updated_at: DateTime<Utc>,
 }
 
-pub fn facts(row: &orders::OrderRow) -> OrderFacts {
-    OrderFacts {
-        status: row.status(),
-        revisions_used: row.revisions_used,
-        revisions_included: row.revisions_included,
-        due_at: row.due_at,
-    }
-}
-
 /// The caller's part in an order they can see (the query already checked they may).
 pub fn role_of(row: &orders::OrderRow, caller: &AuthUser) -> ActorRole {
     let me = caller.id.as_uuid();
@@ -198,7 +189,7 @@ pub async fn render(
     Ok(rows
         .into_iter()
         .map(|row| {
-            let f = facts(&row);
+            let f = row.facts();
             let role = role_of(&row, caller);
             OrderResponse {
                 id: row.id,
@@ -333,7 +324,7 @@ async fn new_order(
         let title = body
             .title
             .as_deref()
-            .and_then(|t| errors.check("title", text::bounded(t, 1, 200, false)));
+            .and_then(|t| errors.check("title", text::title(t)));
         let price = body
             .price
             .as_ref()

@@ -137,10 +137,6 @@ pub struct ServiceQuery {
     cursor: Option<String>,
 }
 
-fn parse_title(raw: &str) -> Result<String, crate::domain::Invalid> {
-    text::bounded(raw, 1, 200, false)
-}
-
 fn parse_description(raw: &str) -> Result<String, crate::domain::Invalid> {
     text::bounded(raw, 0, 10_000, true)
 }
@@ -164,7 +160,7 @@ async fn create_service(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.0;
     let mut errors = FieldErrors::new();
-    let title = errors.check("title", parse_title(&body.title));
+    let title = errors.check("title", text::title(&body.title));
     let description = errors.check("description", parse_description(&body.description));
     let price = body.price.parse_price("price", &mut errors);
     errors.into_result()?;
@@ -300,7 +296,7 @@ async fn update_service(
     let mut errors = FieldErrors::new();
     let title = body
         .title
-        .and_then(|t| errors.check("title", parse_title(&t)));
+        .and_then(|t| errors.check("title", text::title(&t)));
     let description = body
         .description
         .and_then(|d| errors.check("description", parse_description(&d)));

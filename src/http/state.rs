@@ -30,14 +30,6 @@ impl AppState {
 impl AppState {
     /// The state machine's view of time, from the configured rules.
     pub fn clock(&self) -> crate::domain::order::Clock {
-        crate::domain::order::Clock {
-            now: chrono::Utc::now(),
-            late_cancel_after: to_chrono(self.settings.orders.late_cancel_after),
-        }
+        self.settings.orders.clock(chrono::Utc::now())
     }
-}
-
-/// Configured durations are bounded by what humantime parses; saturate rather than fail.
-pub fn to_chrono(d: std::time::Duration) -> chrono::Duration {
-    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
 }

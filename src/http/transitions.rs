@@ -13,9 +13,10 @@ use super::auth_user::AuthUser;
 use super::docs;
 use super::error::ApiError;
 use super::extract::{IfMatch, Json};
-use super::orders::{facts, order_ok, render_one, role_of, viewer, visible_order, OrderResponse};
+use super::orders::{order_ok, render_one, role_of, viewer, visible_order, OrderResponse};
 use super::pagination;
-use super::state::{to_chrono, AppState};
+use super::state::AppState;
+use crate::config::to_chrono;
 use crate::db::{self, orders};
 use crate::domain::order::{
     self as machine, ActorRole, Clock, Effect, OrderFacts, OrderStatus, Refusal,
@@ -179,7 +180,7 @@ async fn create_transition(
         }
     }
     let role = role_of(&order, &caller);
-    let current = facts(&order);
+    let current = order.facts();
     let effect = machine::check(&current, to, role, note.as_deref(), &clock)
         .map_err(|r| refusal(r, &current, role, to, &clock))?;
     let auto_complete_at = (effect == Effect::Delivered)
@@ -211,7 +212,7 @@ async fn create_transition(
                 current_version: now.version,
             });
         }
-        let now_facts = facts(&now);
+        let now_facts = now.facts();
         return Err(ApiError::InvalidTransition {
             code: "concurrent_transition",
             detail: format!(
