@@ -85,7 +85,10 @@ pub struct Settings {
     pub port: u16,
     pub log_format: LogFormat,
     pub cors_allowed_origins: Vec<String>,
-    pub max_body_bytes: usize,
+    /// Largest accepted JSON request body.
+    pub max_json_bytes: usize,
+    /// How long a client may take to send its request head before the connection is closed.
+    pub client_request_timeout: Duration,
     pub jwt: JwtSettings,
     pub rate_limits: RateLimitSettings,
     pub orders: OrderTimings,
@@ -149,7 +152,8 @@ impl Settings {
             cors_allowed_origins: get("CORS_ALLOWED_ORIGINS")
                 .map(|v| list(&v))
                 .unwrap_or_default(),
-            max_body_bytes: parse(get, "MAX_BODY_BYTES", 256 * 1024)?,
+            max_json_bytes: parse(get, "MAX_JSON_BYTES", 1024 * 1024)?,
+            client_request_timeout: duration(get, "CLIENT_REQUEST_TIMEOUT", "5s")?,
             jwt: JwtSettings {
                 secret,
                 previous_secrets,

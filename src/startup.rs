@@ -72,7 +72,8 @@ fn cors(origins: &[String]) -> Cors {
 }
 
 fn run(listener: TcpListener, settings: Settings, pool: DbPool) -> anyhow::Result<Server> {
-    let max_body = settings.max_body_bytes;
+    let max_body = settings.max_json_bytes;
+    let client_request_timeout = settings.client_request_timeout;
     let origins = settings.cors_allowed_origins.clone();
     let state = web::Data::new(AppState::new(settings, pool));
     let server = HttpServer::new(move || {
@@ -83,10 +84,12 @@ fn run(listener: TcpListener, settings: Settings, pool: DbPool) -> anyhow::Resul
             .wrap(ErrorHandlers::new().default_handler(http::problemize))
             .wrap(TracingLogger::<request_id::RequestSpan>::new())
             .wrap(from_fn(request_id::middleware))
+            .wrap(from_fn(http::security_headers))
             .app_data(state.clone())
             .app_data(web::PayloadConfig::new(max_body))
             .configure(http::configure)
     })
+    .client_request_timeout(client_request_timeout)
     .listen(listener)?
     .shutdown_timeout(30)
     .run();

@@ -137,8 +137,13 @@ pub async fn update(
 }
 
 /// Archives an active service of `creative`; true if it did.
-pub async fn archive(conn: &mut AsyncPgConnection, id: Uuid, creative: Uuid) -> QueryResult<bool> {
-    let n = diesel::update(
+/// Archives the creative's active service; `None` if there is no such service (any more).
+pub async fn archive(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    creative: Uuid,
+) -> QueryResult<Option<ServiceRow>> {
+    diesel::update(
         services::table
             .filter(services::id.eq(id))
             .filter(services::creative_id.eq(creative))
@@ -149,7 +154,8 @@ pub async fn archive(conn: &mut AsyncPgConnection, id: Uuid, creative: Uuid) -> 
         services::version.eq(services::version + 1),
         services::updated_at.eq(diesel::dsl::now),
     ))
-    .execute(conn)
-    .await?;
-    Ok(n == 1)
+    .returning(ServiceRow::as_returning())
+    .get_result(conn)
+    .await
+    .optional()
 }

@@ -73,7 +73,7 @@ pub struct DisplayName(String);
 
 impl DisplayName {
     pub fn parse(raw: &str) -> Result<DisplayName, Invalid> {
-        text::bounded(raw, 1, 80, false).map(DisplayName)
+        text::DISPLAY_NAME.parse(raw).map(DisplayName)
     }
     pub fn into_inner(self) -> String {
         self.0
@@ -81,7 +81,7 @@ impl DisplayName {
 }
 
 pub fn parse_bio(raw: &str) -> Result<String, Invalid> {
-    text::bounded(raw, 0, 2000, true)
+    text::BIO.parse(raw)
 }
 
 /// An absolute http(s) URL, as browsers will load it in an <img>.

@@ -183,6 +183,11 @@ impl Currency {
         self.0
     }
 
+    /// Every code [`Currency::parse`] accepts.
+    pub fn all_codes() -> impl Iterator<Item = &'static str> {
+        CURRENCIES.iter().map(|(c, _)| *c)
+    }
+
     pub fn minor_unit_exponent(&self) -> u8 {
         CURRENCIES
             .iter()
@@ -200,9 +205,11 @@ pub struct Money {
 }
 
 impl Money {
-    /// Upper bound on a single price: a billion major units is far beyond any creative job, and keeping
-    /// prices well inside i64 means sums of thousands of them cannot overflow in practice.
-    pub const MAX_MAJOR_UNITS: i64 = 1_000_000_000;
+    /// Upper bound on a single price, in minor units whatever the currency (a billion euros; a
+    /// hundred billion yen): far beyond any creative job, and well inside i64 so sums of thousands of
+    /// prices cannot overflow in practice. One number for every currency, so the OpenAPI document can
+    /// state it as the `maximum` the server applies.
+    pub const MAX_MINOR_UNITS: i64 = 100_000_000_000;
 
     pub fn parse_price(amount: i64, currency: &str) -> Result<Money, Invalid> {
         let currency = Currency::parse(currency)?;
@@ -212,10 +219,7 @@ impl Money {
                 "amount must be a positive number of minor units",
             ));
         }
-        let max = 10i64
-            .checked_pow(currency.minor_unit_exponent() as u32)
-            .and_then(|f| f.checked_mul(Self::MAX_MAJOR_UNITS))
-            .unwrap_or(i64::MAX);
+        let max = Self::MAX_MINOR_UNITS;
         if amount > max {
             return Err(Invalid::new(
                 "too_large",
@@ -272,8 +276,9 @@ mod tests {
             Money::parse_price(i64::MAX, "EUR").unwrap_err().code,
             "too_large"
         );
-        assert!(Money::parse_price(1_000_000_000, "JPY").is_ok());
-        assert!(Money::parse_price(1_000_000_001, "JPY").is_err());
+        assert!(Money::parse_price(100_000_000_000, "JPY").is_ok());
+        assert!(Money::parse_price(100_000_000_001, "JPY").is_err());
+        assert!(Money::parse_price(100_000_000_001, "BHD").is_err());
     }
 
     #[test]

@@ -10,9 +10,10 @@ use uuid::Uuid;
 use validator::Validate;
 
 use super::docs;
-use super::error::{ApiError, FieldErrors};
+use super::error::{invalid_field, ApiError, FieldErrors};
 use super::extract::Json;
 use super::me::UserResponse;
+use super::schemas;
 use super::state::AppState;
 use crate::auth::{password, secret};
 use crate::config::Environment;
@@ -69,8 +70,7 @@ pub struct RegisterRequest {
     /// 10 to 128 characters, not the email.
     #[schema(min_length = 10, max_length = 128, format = Password)]
     password: String,
-    /// 1 to 80 characters.
-    #[schema(min_length = 1, max_length = 80)]
+    #[schema(schema_with = schemas::display_name)]
     display_name: String,
 }
 
@@ -78,9 +78,11 @@ pub struct RegisterRequest {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"email": "ada@example.com", "password": "correct horse battery"}))]
 pub struct LoginRequest {
-    #[schema(format = Email)]
+    #[validate(length(max = 254))]
+    #[schema(format = Email, max_length = 254)]
     email: String,
-    #[schema(format = Password)]
+    #[validate(length(max = 128))]
+    #[schema(format = Password, max_length = 128)]
     password: String,
 }
 
@@ -364,14 +366,12 @@ async fn request_password_reset(
     state: web::Data<AppState>,
     body: Json<PasswordResetRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    // A malformed address is the caller's mistake and says nothing about any account.
+    let email = Email::parse(&body.0.email).map_err(|e| invalid_field("email", e))?;
     // Counted whether or not the account exists, so the 429 reveals nothing either.
-    state.reset_limiter.check(
-        req.peer_addr().map(|a| a.ip()),
-        &body.0.email.trim().to_lowercase(),
-    )?;
-    let Ok(email) = Email::parse(&body.0.email) else {
-        return Ok(HttpResponse::Accepted().finish());
-    };
+    state
+        .reset_limiter
+        .check(req.peer_addr().map(|a| a.ip()), email.as_str())?;
     let mut conn = db::connection(&state.pool).await?;
     let Some(user) = users::find_by_email(&mut conn, email.as_str()).await? else {
         return Ok(HttpResponse::Accepted().finish());

@@ -16,6 +16,7 @@ use super::docs;
 use super::error::ApiError;
 use super::extract::Json;
 use super::orders::{role_of, viewer, visible_order};
+use super::schemas;
 use super::state::AppState;
 use super::transitions::refusal;
 use crate::config::to_chrono;
@@ -55,8 +56,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"reason": "My brief changed; I no longer need the cover."}))]
 pub struct CancellationRequestBody {
-    /// 1 to 2000 characters.
-    #[schema(min_length = 1, max_length = 2000)]
+    #[schema(schema_with = schemas::reason)]
     reason: String,
 }
 
@@ -146,7 +146,8 @@ async fn create_cancellation_request(
     body: Json<CancellationRequestBody>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let reason = text::bounded(&body.0.reason, 1, 2000, true)
+    let reason = text::REASON
+        .parse(&body.0.reason)
         .map_err(|e| crate::http::error::invalid_field("reason", e))?;
     let clock = state.clock();
     let mut conn = db::connection(&state.pool).await?;

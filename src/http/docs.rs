@@ -59,8 +59,9 @@ impl Modify for BearerScheme {
     }
 }
 
-/// The whole document, as served and as committed in `openapi/openapi.json`.
-pub fn openapi() -> utoipa::openapi::OpenApi {
+/// The whole document, as served and as committed in `openapi/openapi.json`. A JSON value rather
+/// than utoipa's model, because the finishing pass adds what that model cannot hold.
+pub fn openapi() -> serde_json::Value {
     let mut doc = Root::openapi();
     for part in [
         super::health::Api::openapi(),
@@ -74,7 +75,15 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     ] {
         doc.merge(part);
     }
-    doc
+    let mut value = serde_json::to_value(doc).expect("the OpenAPI document serialises");
+    super::docs_finish::finish(&mut value);
+    value
+}
+
+/// The document, built once per process.
+pub fn served() -> &'static serde_json::Value {
+    static DOC: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    DOC.get_or_init(openapi)
 }
 
 fn problem_response(description: &str, example: serde_json::Value) -> RefOr<Response> {
@@ -192,9 +201,7 @@ problem!(
 pub const COMMITTED_PATH: &str = "openapi/openapi.json";
 
 pub fn to_pretty_json() -> String {
-    let mut s = openapi()
-        .to_pretty_json()
-        .expect("the OpenAPI document serialises");
+    let mut s = serde_json::to_string_pretty(&openapi()).expect("the OpenAPI document serialises");
     s.push('\n');
     s
 }

@@ -52,8 +52,46 @@ fn payload_error(e: Option<&actix_web::error::PayloadError>) -> ApiError {
     }
 }
 
+/// No request body of this API nests deeper than a few levels; deeper JSON is refused before it is
+/// parsed, so a small body cannot make the parser recurse far.
+pub const MAX_JSON_DEPTH: usize = 32;
+
+/// Whether `bytes` nest arrays/objects deeper than `max` (brackets inside strings do not count).
+fn nests_deeper_than(bytes: &[u8], max: usize) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in bytes {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
 /// Deserialises with the path of the field that failed, so `errors[].field` can name it.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if nests_deeper_than(bytes, MAX_JSON_DEPTH) {
+        return Err(ApiError::bad_request(
+            "json_too_deep",
+            format!("The request body nests deeper than {MAX_JSON_DEPTH} levels."),
+        ));
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|err| {
         let path = err.path().to_string();
@@ -121,26 +159,42 @@ fn parse_if_match(value: Option<&header::HeaderValue>) -> Result<IfMatch, ApiErr
     let Some(value) = value else {
         return Ok(IfMatch(None));
     };
-    let raw = value.to_str().unwrap_or("").trim();
-    if raw == "*" {
-        return Ok(IfMatch(None));
-    }
-    let unquoted = raw.trim_start_matches("W/").trim_matches('"');
-    unquoted
-        .parse::<i64>()
-        .map(|v| IfMatch(Some(v)))
-        .map_err(|_| {
+    parse_if_match_str(value.to_str().unwrap_or(""))
+        .map(IfMatch)
+        .ok_or_else(|| {
             ApiError::bad_request(
                 "invalid_if_match",
-                "If-Match must be the resource's ETag, e.g. `\"3\"`.",
+                "If-Match must be `*` or the resource's ETag, e.g. `\"3\"`.",
             )
         })
 }
+
+/// Exactly [`IF_MATCH_PATTERN`]: `*` (any version) or a quoted version, optionally weak-tagged.
+/// `Some(None)` is `*`; `None` is a value the grammar does not allow.
+fn parse_if_match_str(raw: &str) -> Option<Option<i64>> {
+    if raw == "*" {
+        return Some(None);
+    }
+    let quoted = raw.strip_prefix("W/").unwrap_or(raw);
+    let digits = quoted.strip_prefix('"')?.strip_suffix('"')?;
+    let valid = (1..=IF_MATCH_MAX_DIGITS).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit());
+    valid.then(|| digits.parse().ok()).flatten().map(Some)
+}
+
+/// Versions are i64; 18 digits always fit.
+const IF_MATCH_MAX_DIGITS: usize = 18;
+
+/// The grammar [`IfMatch`] accepts, as stated in the OpenAPI document.
+pub const IF_MATCH_PATTERN: &str = r#"^(\*|(W/)?"[0-9]{1,18}")$"#;
 
 /// The `ETag` value for a resource version.
 pub fn etag(version: i64) -> (header::HeaderName, String) {
     (header::ETAG, format!("\"{version}\""))
 }
+
+/// The grammar [`IdempotencyKey`] accepts, as stated in the OpenAPI document.
+pub const IDEMPOTENCY_KEY_PATTERN: &str = "^[!-~]{1,255}$";
 
 /// `Idempotency-Key`: 1 to 255 visible ASCII characters chosen by the caller.
 pub struct IdempotencyKey(pub Option<String>);
@@ -184,6 +238,39 @@ pub fn query_error(err: QueryPayloadError, _: &HttpRequest) -> actix_web::Error 
         _ => "Invalid query string.".into(),
     };
     ApiError::bad_request("invalid_query", detail).into()
+}
+
+/// An integer field. JSON Schema's `"type": "integer"` includes `5.0`, so the server takes integral
+/// floats as integers too (and nothing fractional): it accepts exactly what the document allows.
+pub fn integer<'de, T, D>(deserializer: D) -> Result<T, D::Error>
+where
+    T: TryFrom<i64>,
+    D: serde::Deserializer<'de>,
+{
+    let n = serde_json::Number::deserialize(deserializer)?;
+    // Beyond 2^53 a float no longer holds every integer; nothing this API counts comes close.
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    n.as_i64()
+        .or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() <= EXACT)
+                .map(|f| f as i64)
+        })
+        .and_then(|v| T::try_from(v).ok())
+        .ok_or_else(|| {
+            serde::de::Error::custom(format!("invalid type: `{n}`, expected an integer in range"))
+        })
+}
+
+/// [`integer`] for an optional field (use with `#[serde(default)]`); `null` is absent.
+pub fn optional_integer<'de, T, D>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    T: TryFrom<i64>,
+    D: serde::Deserializer<'de>,
+{
+    #[derive(serde::Deserialize)]
+    struct Wrap<T: TryFrom<i64>>(#[serde(deserialize_with = "integer")] T);
+    Ok(Option::<Wrap<T>>::deserialize(deserializer)?.map(|w| w.0))
 }
 
 /// For PATCH bodies: tells "absent" (`None`) from "null" (`Some(None)`), so null can clear a field.
@@ -241,6 +328,16 @@ mod tests {
     }
 
     #[test]
+    fn deep_nesting_is_refused_but_brackets_in_strings_are_not_nesting() {
+        let deep = format!("{}{}", "[".repeat(33), "]".repeat(33));
+        assert!(nests_deeper_than(deep.as_bytes(), 32));
+        let shallow = format!("{}{}", "[".repeat(32), "]".repeat(32));
+        assert!(!nests_deeper_than(shallow.as_bytes(), 32));
+        let in_string = format!("{{\"a\": \"{}\\\"{}\"}}", "[".repeat(100), "{".repeat(100));
+        assert!(!nests_deeper_than(in_string.as_bytes(), 32));
+    }
+
+    #[test]
     fn syntax_errors_are_bad_requests() {
         assert!(matches!(
             parse_json::<Body>(b"{\"name\": "),
@@ -258,5 +355,29 @@ mod tests {
         assert_eq!(v("W/\"4\"").unwrap().0, Some(4));
         assert_eq!(v("*").unwrap().0, None);
         assert!(v("abc").is_err());
+    }
+
+    #[test]
+    fn if_match_refuses_what_the_documented_pattern_refuses() {
+        let v = |s: &'static str| parse_if_match(Some(&header::HeaderValue::from_static(s)));
+        for bad in [
+            "1",
+            "\"3",
+            "3\"",
+            "W/3",
+            "w/\"3\"",
+            " \"3\"",
+            "\"\"",
+            "\"-1\"",
+            "\"+1\"",
+            "null",
+            "\"1234567890123456789\"",
+        ] {
+            assert!(v(bad).is_err(), "{bad} should be refused");
+        }
+        assert_eq!(
+            v("\"123456789012345678\"").unwrap().0,
+            Some(123_456_789_012_345_678)
+        );
     }
 }

@@ -11,6 +11,7 @@ use super::auth_user::AuthUser;
 use super::docs;
 use super::error::{ApiError, FieldErrors};
 use super::extract::{etag, nullable, IfMatch, Json};
+use super::schemas;
 use super::state::AppState;
 use crate::db::{self, users};
 use crate::domain::account::{parse_avatar_url, parse_bio, parse_time_zone, DisplayName};
@@ -71,11 +72,11 @@ impl From<users::UserRow> for UserResponse {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"display_name": "Ada L.", "bio": "Illustrator and letterer", "time_zone": "Europe/London"}))]
 pub struct UpdateMeRequest {
-    #[schema(min_length = 1, max_length = 80)]
+    #[schema(schema_with = schemas::display_name_or_null)]
     display_name: Option<String>,
     /// `null` clears it.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>, max_length = 2000)]
+    #[schema(schema_with = schemas::bio_or_null)]
     bio: Option<Option<String>>,
     /// An absolute http(s) URL; `null` clears it.
     #[serde(default, deserialize_with = "nullable")]

@@ -6,6 +6,7 @@ pub mod auth_user;
 pub mod cancellations;
 pub mod dashboard;
 pub mod docs;
+mod docs_finish;
 pub mod error;
 pub mod extract;
 pub mod health;
@@ -15,6 +16,7 @@ pub mod orders;
 pub mod pagination;
 pub mod rate_limit;
 pub mod request_id;
+mod schemas;
 pub mod services;
 pub mod state;
 pub mod transitions;
@@ -24,7 +26,9 @@ use actix_web::dev::ServiceResponse;
 use actix_web::http::{header, StatusCode};
 use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{web, HttpResponse, ResponseError};
-use utoipa_swagger_ui::SwaggerUi;
+use utoipa_swagger_ui::{Config, SwaggerUi};
+
+const OPENAPI_PATH: &str = "/api-docs/openapi.json";
 
 use error::{ApiError, PROBLEM_JSON};
 
@@ -49,8 +53,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .finish()
         })))
         .service(
-            SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", docs::openapi()),
+            web::resource(OPENAPI_PATH)
+                .route(web::get().to(|| async { HttpResponse::Ok().json(docs::served()) })),
         )
+        .service(SwaggerUi::new("/swagger-ui/{_:.*}").config(Config::from(OPENAPI_PATH)))
         .default_service(web::to(|| async {
             Err::<HttpResponse, _>(ApiError::NotFound("route"))
         }));
@@ -95,6 +101,33 @@ pub fn problemize<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerR
     }
     let res = ServiceResponse::new(req, replacement).map_into_right_body();
     Ok(ErrorHandlerResponse::Response(res))
+}
+
+/// Headers every response carries: no MIME sniffing, no referrer leaking ids in URLs, and no caching
+/// of API responses (they are per caller, and most carry someone's data). The documentation pages
+/// are the exception to the last: they are static and public.
+pub async fn security_headers(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> actix_web::Result<ServiceResponse<impl actix_web::body::MessageBody>> {
+    let cacheable = req.path().starts_with("/swagger-ui");
+    let mut res = next.call(req).await?;
+    let headers = res.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        header::HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        header::HeaderValue::from_static("no-referrer"),
+    );
+    if !cacheable {
+        headers.insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("no-store"),
+        );
+    }
+    Ok(res)
 }
 
 fn is_cors_preflight(req: &actix_web::HttpRequest) -> bool {

@@ -10,11 +10,13 @@ use crate::domain::money::Money;
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"amount": 15000, "currency": "EUR"}))]
 pub struct MoneyDto {
-    /// Integer minor units (cents for EUR; yen for JPY). Never a float.
+    /// Integer minor units (cents for EUR; yen for JPY), at most 100 000 000 000. Never a float.
+    // `maximum` (Money::MAX_MINOR_UNITS) is set in docs_finish: utoipa reads it as an i32 here.
     #[schema(minimum = 1)]
+    #[serde(deserialize_with = "super::extract::integer")]
     pub amount: i64,
     /// ISO 4217 code, upper case.
-    #[schema(pattern = "^[A-Z]{3}$")]
+    #[schema(schema_with = super::schemas::currency)]
     pub currency: String,
 }
 

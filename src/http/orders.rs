@@ -16,9 +16,10 @@ use validator::Validate;
 use super::auth_user::AuthUser;
 use super::docs;
 use super::error::{ApiError, FieldError, FieldErrors};
-use super::extract::{etag, nullable, IdempotencyKey, IfMatch, Json};
+use super::extract::{etag, nullable, optional_integer, IdempotencyKey, IfMatch, Json};
 use super::money::MoneyDto;
 use super::pagination::{self, search_text};
+use super::schemas;
 use super::state::AppState;
 use crate::db::{self, orders, services, users};
 use crate::domain::order::{self as machine, ActorRole, Clock, OrderStatus};
@@ -66,10 +67,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 pub struct CreateOrderRequest {
     service_id: Option<Uuid>,
     creative_id: Option<Uuid>,
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(schema_with = schemas::title_or_null)]
     title: Option<String>,
-    /// What the client needs; 1 to 10 000 characters.
-    #[schema(min_length = 1, max_length = 10000)]
+    /// What the client needs.
+    #[schema(schema_with = schemas::requirements)]
     requirements: String,
     price: Option<MoneyDto>,
     /// Must be in the future.
@@ -77,6 +78,7 @@ pub struct CreateOrderRequest {
     /// Custom orders only; 0 to 100, default 0.
     #[validate(range(min = 0, max = 100))]
     #[schema(minimum = 0, maximum = 100)]
+    #[serde(default, deserialize_with = "optional_integer")]
     revisions_included: Option<i32>,
 }
 
@@ -84,7 +86,7 @@ pub struct CreateOrderRequest {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"requirements": "A fox, orange and teal; no text.", "due_at": "2026-12-22T12:00:00Z"}))]
 pub struct UpdateOrderRequest {
-    #[schema(min_length = 1, max_length = 10000)]
+    #[schema(schema_with = schemas::requirements_or_null)]
     requirements: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<DateTime<Utc>>)]
@@ -234,7 +236,7 @@ pub fn order_ok(status: StatusCode, order: &OrderResponse) -> HttpResponse {
 }
 
 fn parse_requirements(raw: &str) -> Result<String, Invalid> {
-    text::bounded(raw, 1, 10_000, true)
+    text::REQUIREMENTS.parse(raw)
 }
 
 fn parse_due_at(due: DateTime<Utc>, now: DateTime<Utc>) -> Result<DateTime<Utc>, Invalid> {
@@ -551,10 +553,12 @@ pub struct OrderQuery {
     /// Only orders where the caller is the client, or the creative. Default: both.
     role: Option<RoleParam>,
     /// One status or several, comma-separated: `status=new,in_progress`.
+    #[param(value_type = Option<Vec<OrderStatus>>, style = Form, explode = false, max_items = 7)]
     status: Option<String>,
     /// `true`: only late orders; `false`: only orders that are not late.
     late: Option<bool>,
     /// Case-insensitive text in the title.
+    #[param(schema_with = schemas::search)]
     q: Option<String>,
     /// Only orders due before this instant (RFC 3339).
     due_before: Option<DateTime<Utc>>,
@@ -565,6 +569,34 @@ pub struct OrderQuery {
     limit: Option<i64>,
     /// `next_cursor` of the previous page (with the same filters and sort).
     cursor: Option<String>,
+}
+
+/// `?status=`: order statuses separated by commas, as the document's `explode: false` array says;
+/// empty means no filter.
+fn status_filter(raw: Option<&str>) -> Result<Vec<OrderStatus>, ApiError> {
+    let Some(raw) = raw.filter(|s| !s.is_empty()) else {
+        return Ok(Vec::new());
+    };
+    let names: Vec<&str> = raw.split(',').collect();
+    if names.len() > OrderStatus::ALL.len() {
+        return Err(ApiError::validation(
+            "status",
+            "too_many",
+            format!("at most {} statuses", OrderStatus::ALL.len()),
+        ));
+    }
+    names
+        .into_iter()
+        .map(|name| {
+            OrderStatus::parse(name).ok_or_else(|| {
+                ApiError::validation(
+                    "status",
+                    "unknown_status",
+                    format!("`{name}` is not an order status"),
+                )
+            })
+        })
+        .collect()
 }
 
 #[derive(Serialize, Deserialize)]
@@ -593,22 +625,7 @@ async fn list_orders(
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
     let limit = pagination::limit(query.limit)?;
-    let mut statuses = Vec::new();
-    for name in query
-        .status
-        .iter()
-        .flat_map(|s| s.split(','))
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        statuses.push(OrderStatus::parse(name).ok_or_else(|| {
-            ApiError::validation(
-                "status",
-                "unknown_status",
-                format!("`{name}` is not an order status"),
-            )
-        })?);
-    }
+    let statuses = status_filter(query.status.as_deref())?;
     let sort = query.sort.unwrap_or_default();
     let after = match pagination::decode_opt::<Cursor>(query.cursor.as_deref())? {
         None => None,

@@ -24,7 +24,8 @@ pub const MAX_LIMIT: i64 = 100;
 pub fn search_text(q: Option<String>) -> Result<Option<String>, ApiError> {
     match q {
         None => Ok(None),
-        Some(q) => crate::domain::text::bounded(&q, 0, 200, false)
+        Some(q) => crate::domain::text::SEARCH
+            .parse(&q)
             .map(|q| Some(q).filter(|q| !q.is_empty()))
             .map_err(|e| super::error::invalid_field("q", e)),
     }

@@ -11,9 +11,10 @@ use validator::Validate;
 use super::auth_user::AuthUser;
 use super::docs;
 use super::error::{ApiError, FieldErrors};
-use super::extract::{etag, IfMatch, Json};
+use super::extract::{etag, integer, optional_integer, IfMatch, Json};
 use super::money::MoneyDto;
 use super::pagination::{self, search_text};
+use super::schemas;
 use super::state::AppState;
 use crate::db::{self, services, Update};
 use crate::domain::text;
@@ -40,9 +41,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(
         web::resource("/services/{id}")
             .route(web::get().to(get_service))
-            .route(web::patch().to(update_service))
-            .route(web::delete().to(archive_service)),
-    );
+            .route(web::patch().to(update_service)),
+    )
+    .service(web::resource("/services/{id}/archive").route(web::post().to(archive_service)));
 }
 
 #[derive(Deserialize, Validate, ToSchema)]
@@ -50,20 +51,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 #[schema(example = json!({"title": "Logo design", "description": "Three concepts, vector files.",
     "price": {"amount": 15000, "currency": "EUR"}, "delivery_days": 7, "revisions_included": 2}))]
 pub struct CreateServiceRequest {
-    /// 1 to 200 characters.
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(schema_with = schemas::title)]
     title: String,
-    /// Up to 10 000 characters.
-    #[schema(max_length = 10000)]
+    #[schema(schema_with = schemas::description)]
     description: String,
     price: MoneyDto,
     /// 1 to 365.
     #[validate(range(min = 1, max = 365))]
     #[schema(minimum = 1, maximum = 365)]
+    #[serde(deserialize_with = "integer")]
     delivery_days: i32,
     /// 0 to 100.
     #[validate(range(min = 0, max = 100))]
     #[schema(minimum = 0, maximum = 100)]
+    #[serde(deserialize_with = "integer")]
     revisions_included: i32,
 }
 
@@ -71,16 +72,18 @@ pub struct CreateServiceRequest {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"price": {"amount": 18000, "currency": "EUR"}, "delivery_days": 5}))]
 pub struct UpdateServiceRequest {
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(schema_with = schemas::title_or_null)]
     title: Option<String>,
-    #[schema(max_length = 10000)]
+    #[schema(schema_with = schemas::description_or_null)]
     description: Option<String>,
     price: Option<MoneyDto>,
     #[validate(range(min = 1, max = 365))]
     #[schema(minimum = 1, maximum = 365)]
+    #[serde(default, deserialize_with = "optional_integer")]
     delivery_days: Option<i32>,
     #[validate(range(min = 0, max = 100))]
     #[schema(minimum = 0, maximum = 100)]
+    #[serde(default, deserialize_with = "optional_integer")]
     revisions_included: Option<i32>,
 }
 
@@ -129,6 +132,7 @@ pub struct ServiceQuery {
     /// Only this creative's services.
     creative_id: Option<Uuid>,
     /// Case-insensitive text in the title.
+    #[param(schema_with = schemas::search)]
     q: Option<String>,
     /// Page size, 1 to 100 (default 20).
     #[param(minimum = 1, maximum = 100)]
@@ -138,7 +142,7 @@ pub struct ServiceQuery {
 }
 
 fn parse_description(raw: &str) -> Result<String, crate::domain::Invalid> {
-    text::bounded(raw, 0, 10_000, true)
+    text::DESCRIPTION.parse(raw)
 }
 
 /// Offer a service (the caller becomes its creative).
@@ -321,12 +325,14 @@ async fn update_service(
     }
 }
 
-/// Archive a service (its creative only): it leaves the catalogue; orders keep their snapshot.
-#[utoipa::path(delete, path = "/v1/services/{id}", tag = "services", operation_id = "archiveService",
+/// Archive a service (its creative only): it leaves the catalogue and can no longer be ordered, but
+/// stays readable by id, since orders placed from it point at it and keep their snapshot. Archiving
+/// is a state change, so it is a `POST` and not a `DELETE`: nothing is deleted.
+#[utoipa::path(post, path = "/v1/services/{id}/archive", tag = "services", operation_id = "archiveService",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Service id")),
     responses(
-        (status = 204, description = "Archived"),
+        (status = 200, description = "The archived service", body = ServiceResponse, headers(("ETag" = String))),
         (status = 400, response = docs::BadRequest),
         (status = 401, response = docs::Unauthorized),
         (status = 403, response = docs::Forbidden),
@@ -341,8 +347,17 @@ async fn archive_service(
     let id = id.into_inner();
     let mut conn = db::connection(&state.pool).await?;
     owned_active_service(&mut conn, id, &caller).await?;
-    if !services::archive(&mut conn, id, caller.id.as_uuid()).await? {
-        return Err(ApiError::NotFound("service"));
-    }
-    Ok(HttpResponse::NoContent().finish())
+    // Archived by a concurrent request between the check and the update.
+    let row = services::archive(&mut conn, id, caller.id.as_uuid())
+        .await?
+        .ok_or_else(|| {
+            ApiError::conflict(
+                "service_archived",
+                "Service archived",
+                "This service is archived and can no longer be changed.",
+            )
+        })?;
+    Ok(HttpResponse::Ok()
+        .insert_header(etag(row.version))
+        .json(ServiceResponse::from(row)))
 }

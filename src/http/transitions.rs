@@ -15,6 +15,7 @@ use super::error::ApiError;
 use super::extract::{IfMatch, Json};
 use super::orders::{order_ok, render_one, role_of, viewer, visible_order, OrderResponse};
 use super::pagination;
+use super::schemas;
 use super::state::AppState;
 use crate::config::to_chrono;
 use crate::db::{self, orders};
@@ -44,9 +45,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 pub struct TransitionRequest {
     /// The status to move to.
     to: OrderStatus,
-    /// Required when declining or disputing; up to 2000 characters.
-    #[validate(length(max = 2000))]
-    #[schema(max_length = 2000)]
+    /// Required when declining or disputing.
+    #[schema(schema_with = schemas::note_or_null)]
     note: Option<String>,
 }
 
@@ -165,7 +165,7 @@ async fn create_transition(
     let id = id.into_inner();
     let TransitionRequest { to, note } = body.0;
     let note = note
-        .map(|n| text::bounded(&n, 0, 2000, true))
+        .map(|n| text::NOTE.parse(&n))
         .transpose()
         .map_err(|e| crate::http::error::invalid_field("note", e))?
         .filter(|n| !n.is_empty());

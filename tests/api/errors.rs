@@ -60,7 +60,7 @@ async fn wrong_content_type_is_415_problem() {
 
 #[tokio::test]
 async fn over_large_body_is_413_problem() {
-    let app = TestApp::spawn_with(|s| s.max_body_bytes = 1024).await;
+    let app = TestApp::spawn_with(|s| s.max_json_bytes = 1024).await;
     let res = app
         .post(
             "/v1/auth/login",

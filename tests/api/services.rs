@@ -57,14 +57,15 @@ async fn a_creative_offers_edits_and_archives_a_service() {
 
     let res = app
         .request(
-            Method::DELETE,
-            &format!("/v1/services/{id}"),
+            Method::POST,
+            &format!("/v1/services/{id}/archive"),
             Some(&ada.token),
         )
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let archived_now = json_ok(res, StatusCode::OK).await;
+    assert!(archived_now["archived_at"].is_string());
     let archived = json_ok(
         app.get(&format!("/v1/services/{id}"), &ada.token).await,
         StatusCode::OK,
@@ -94,8 +95,8 @@ async fn only_the_creative_changes_a_service() {
     problem(res, StatusCode::FORBIDDEN).await;
     let res = app
         .request(
-            Method::DELETE,
-            &format!("/v1/services/{id}"),
+            Method::POST,
+            &format!("/v1/services/{id}/archive"),
             Some(&eve.token),
         )
         .send()
