@@ -162,7 +162,8 @@ fn actors_for(from: OrderStatus, to: OrderStatus) -> Option<&'static [ActorRole]
     })
 }
 
-fn requires_note(to: OrderStatus) -> bool {
+/// Moves that need a reason from the person making them.
+pub fn requires_note(to: OrderStatus) -> bool {
     matches!(to, Declined | Disputed)
 }
 

@@ -15,8 +15,11 @@ pub fn finish(doc: &mut Value) {
     }
     for_each_operation(doc, |op| {
         shared_headers(op);
+        cursor_parameter(op);
         payload_too_large(op);
     });
+    custom_or_service_order(doc);
+    transition_notes(doc);
     add_links(doc);
 }
 
@@ -70,7 +73,8 @@ fn shared_header(name: &str) -> Option<Value> {
             "in": "header",
             "required": false,
             "description": "The `ETag` last seen (e.g. `\"3\"`), to refuse the write with 412 if the \
-                resource changed since; `*` or no header means whatever is current.",
+                resource changed since; `*` or no header means whatever is current, and an empty value \
+                matches no version.",
             "schema": {"type": "string", "pattern": IF_MATCH_PATTERN},
             "example": "\"1\"",
         })),
@@ -103,6 +107,21 @@ fn shared_headers(op: &mut Map<String, Value>) {
     }
 }
 
+/// `?cursor=` is opaque, but its alphabet and length are not: say them, so clients and fuzzers do not
+/// send what can never be a cursor.
+fn cursor_parameter(op: &mut Map<String, Value>) {
+    let params = op.get_mut("parameters").and_then(Value::as_array_mut);
+    for param in params.into_iter().flatten() {
+        if param.get("name").and_then(Value::as_str) == Some("cursor") {
+            param["schema"] = json!({
+                "type": "string",
+                "pattern": super::pagination::CURSOR_PATTERN,
+                "maxLength": super::pagination::MAX_CURSOR_LEN,
+            });
+        }
+    }
+}
+
 fn payload_too_large(op: &mut Map<String, Value>) {
     if !op.contains_key("requestBody") {
         return;
@@ -114,32 +133,126 @@ fn payload_too_large(op: &mut Map<String, Value>) {
     }
 }
 
-/// Where an order's id is found in a response that is an order.
-const ORDER_ID: &str = "$response.body#/id";
+/// An order is placed either from a service or as a custom order, never a mix: say so with `oneOf`,
+/// built from the derived schema's own properties. The server reads a `null` field as absent, so each
+/// variant allows the other's fields as `null`.
+fn custom_or_service_order(doc: &mut Value) {
+    let Some(schema) = doc.pointer_mut("/components/schemas/CreateOrderRequest") else {
+        return;
+    };
+    let props = schema["properties"].clone();
+    let non_null = |name: &str| strip_null(&props[name]);
+    let null = json!({"type": "null"});
+    let custom_only = [
+        "creative_id",
+        "title",
+        "price",
+        "due_at",
+        "revisions_included",
+    ];
+    let mut service = json!({
+        "service_id": non_null("service_id"),
+        "requirements": props["requirements"].clone(),
+    });
+    for name in custom_only {
+        service[name] = null.clone();
+    }
+    let mut custom = json!({"service_id": null, "requirements": props["requirements"].clone()});
+    for name in custom_only {
+        custom[name] = non_null(name);
+    }
+    custom["revisions_included"] = props["revisions_included"].clone();
+    let variant = |title: &str, required: &[&str], properties: Value| {
+        json!({"title": title, "type": "object", "additionalProperties": false,
+            "required": required, "properties": properties})
+    };
+    let object = schema.as_object_mut().expect("a schema is an object");
+    for key in ["type", "properties", "required", "additionalProperties"] {
+        object.remove(key);
+    }
+    object.insert(
+        "oneOf".into(),
+        json!([
+            variant("ServiceOrder", &["service_id", "requirements"], service),
+            variant(
+                "CustomOrder",
+                &["creative_id", "title", "requirements", "price", "due_at"],
+                custom
+            ),
+        ]),
+    );
+}
+
+/// A property schema without its `null` alternative (`["string", "null"]` or `oneOf` with null).
+fn strip_null(schema: &Value) -> Value {
+    let mut s = schema.clone();
+    if let Some(types) = s.get_mut("type").and_then(Value::as_array_mut) {
+        types.retain(|t| t != "null");
+        if types.len() == 1 {
+            s["type"] = types[0].clone();
+        }
+    }
+    if let Some(one_of) = s.get("oneOf").and_then(Value::as_array) {
+        let rest: Vec<&Value> = one_of.iter().filter(|v| v["type"] != "null").collect();
+        if let [only] = rest.as_slice() {
+            return (*only).clone();
+        }
+    }
+    s
+}
+
+/// Declining and disputing need a reason: the document says so with `if`/`then`, from the rule the
+/// state machine applies.
+fn transition_notes(doc: &mut Value) {
+    use crate::domain::order::{requires_note, OrderStatus};
+    let Some(schema) = doc.pointer_mut("/components/schemas/TransitionRequest") else {
+        return;
+    };
+    let needing: Vec<&str> = OrderStatus::ALL
+        .into_iter()
+        .filter(|s| requires_note(*s))
+        .map(|s| s.as_str())
+        .collect();
+    let reason = crate::domain::text::TextRule {
+        min: 1,
+        ..crate::domain::text::NOTE
+    };
+    schema["if"] = json!({"required": ["to"], "properties": {"to": {"enum": needing}}});
+    schema["then"] = json!({"required": ["note"],
+        "properties": {"note": {"type": "string", "pattern": reason.pattern()}}});
+}
+
+/// Where a created or read resource's id is found in its response.
+const RESPONSE_ID: &str = "$response.body#/id";
 
 /// Named links to add to one response.
 type Links = Vec<(&'static str, Value)>;
 
 /// (from operation, its status, links to add).
 fn link_table() -> Vec<(&'static str, &'static str, Links)> {
-    let order_ops = |id: &'static str| {
+    let order_ops = |id: &'static str| -> Links {
         vec![
             ("GetOrder", link("getOrder", id)),
             ("UpdateOrder", link("updateOrder", id)),
             ("ListOrderTransitions", link("listOrderTransitions", id)),
             ("CreateOrderTransition", link("createOrderTransition", id)),
-            ("GetCancellationRequest", link("getCancellationRequest", id)),
             (
                 "CreateCancellationRequest",
                 link("createCancellationRequest", id),
             ),
+        ]
+    };
+    // Only once a request exists: a new order has none.
+    let request_ops = |id: &'static str| -> Links {
+        vec![
+            ("GetCancellationRequest", link("getCancellationRequest", id)),
             (
                 "RespondToCancellationRequest",
                 link("respondToCancellationRequest", id),
             ),
         ]
     };
-    let service_ops = |id: &'static str| {
+    let service_ops = |id: &'static str| -> Links {
         vec![
             ("GetService", link("getService", id)),
             ("UpdateService", link("updateService", id)),
@@ -153,24 +266,31 @@ fn link_table() -> Vec<(&'static str, &'static str, Links)> {
             ),
         ]
     };
+    let session_ops = || -> Links {
+        let body = json!({"refresh_token": "$response.body#/refresh_token"});
+        vec![
+            ("RefreshToken", link_body("refreshToken", body.clone())),
+            ("Logout", link_body("logout", body)),
+        ]
+    };
+    let first_item = "$response.body#/data/0/id";
     vec![
-        ("createOrder", "201", order_ops(ORDER_ID)),
-        ("getOrder", "200", order_ops(ORDER_ID)),
-        ("updateOrder", "200", order_ops(ORDER_ID)),
-        ("createOrderTransition", "200", order_ops(ORDER_ID)),
-        ("listOrders", "200", order_ops("$response.body#/data/0/id")),
+        ("register", "201", session_ops()),
+        ("login", "200", session_ops()),
+        ("refreshToken", "200", session_ops()),
+        ("createOrder", "201", order_ops(RESPONSE_ID)),
+        ("getOrder", "200", order_ops(RESPONSE_ID)),
+        ("updateOrder", "200", order_ops(RESPONSE_ID)),
+        ("createOrderTransition", "200", order_ops(RESPONSE_ID)),
+        ("listOrders", "200", order_ops(first_item)),
         (
             "createCancellationRequest",
             "201",
-            order_ops("$response.body#/order_id"),
+            request_ops("$response.body#/order_id"),
         ),
-        ("createService", "201", service_ops(ORDER_ID)),
-        ("getService", "200", service_ops(ORDER_ID)),
-        (
-            "listServices",
-            "200",
-            service_ops("$response.body#/data/0/id"),
-        ),
+        ("createService", "201", service_ops(RESPONSE_ID)),
+        ("getService", "200", service_ops(RESPONSE_ID)),
+        ("listServices", "200", service_ops(first_item)),
     ]
 }
 

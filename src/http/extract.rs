@@ -159,7 +159,11 @@ fn parse_if_match(value: Option<&header::HeaderValue>) -> Result<IfMatch, ApiErr
     let Some(value) = value else {
         return Ok(IfMatch(None));
     };
-    parse_if_match_str(value.to_str().unwrap_or(""))
+    // Not visible ASCII is no entity tag; it must not read as the empty list.
+    value
+        .to_str()
+        .ok()
+        .and_then(parse_if_match_str)
         .map(IfMatch)
         .ok_or_else(|| {
             ApiError::bad_request(
@@ -169,11 +173,16 @@ fn parse_if_match(value: Option<&header::HeaderValue>) -> Result<IfMatch, ApiErr
         })
 }
 
-/// Exactly [`IF_MATCH_PATTERN`]: `*` (any version) or a quoted version, optionally weak-tagged.
-/// `Some(None)` is `*`; `None` is a value the grammar does not allow.
+/// Exactly [`IF_MATCH_PATTERN`]: `*` (any version), a quoted version, optionally weak-tagged, or
+/// nothing. `Some(None)` is `*`; `None` is a value the grammar does not allow.
 fn parse_if_match_str(raw: &str) -> Option<Option<i64>> {
     if raw == "*" {
         return Some(None);
+    }
+    if raw.is_empty() {
+        // RFC 9110 makes If-Match a list, so an empty value is an empty list: it matches no
+        // version (412), which is also the safe reading of a client that lost its ETag.
+        return Some(Some(MATCHES_NO_VERSION));
     }
     let quoted = raw.strip_prefix("W/").unwrap_or(raw);
     let digits = quoted.strip_prefix('"')?.strip_suffix('"')?;
@@ -182,11 +191,14 @@ fn parse_if_match_str(raw: &str) -> Option<Option<i64>> {
     valid.then(|| digits.parse().ok()).flatten().map(Some)
 }
 
+/// Versions start at 1.
+const MATCHES_NO_VERSION: i64 = 0;
+
 /// Versions are i64; 18 digits always fit.
 const IF_MATCH_MAX_DIGITS: usize = 18;
 
 /// The grammar [`IfMatch`] accepts, as stated in the OpenAPI document.
-pub const IF_MATCH_PATTERN: &str = r#"^(\*|(W/)?"[0-9]{1,18}")$"#;
+pub const IF_MATCH_PATTERN: &str = r#"^(\*|(W/)?"[0-9]{1,18}")?$"#;
 
 /// The `ETag` value for a resource version.
 pub fn etag(version: i64) -> (header::HeaderName, String) {

@@ -80,7 +80,7 @@ pub struct UpdateMeRequest {
     bio: Option<Option<String>>,
     /// An absolute http(s) URL; `null` clears it.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>, max_length = 2048)]
+    #[schema(schema_with = schemas::avatar_url_or_null)]
     avatar_url: Option<Option<String>>,
     /// IANA name such as `Europe/Berlin`.
     #[schema(max_length = 64, pattern = "^[A-Z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$")]

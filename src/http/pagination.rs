@@ -17,6 +17,10 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+/// Cursors are base64url without padding, and never longer than this.
+pub const MAX_CURSOR_LEN: usize = 512;
+pub const CURSOR_PATTERN: &str = "^[A-Za-z0-9_-]*$";
+
 pub const DEFAULT_LIMIT: i64 = 20;
 pub const MAX_LIMIT: i64 = 100;
 
@@ -54,9 +58,9 @@ pub fn decode_opt<T: DeserializeOwned>(cursor: Option<&str>) -> Result<Option<T>
 }
 
 pub fn decode<T: DeserializeOwned>(cursor: &str) -> Result<T, ApiError> {
-    URL_SAFE_NO_PAD
-        .decode(cursor)
-        .ok()
+    Some(cursor)
+        .filter(|c| c.len() <= MAX_CURSOR_LEN)
+        .and_then(|c| URL_SAFE_NO_PAD.decode(c).ok())
         .and_then(|bytes| serde_json::from_slice(&bytes).ok())
         .ok_or_else(|| {
             ApiError::bad_request(

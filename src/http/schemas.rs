@@ -61,3 +61,17 @@ pub fn currency() -> Object {
         .examples(["EUR"])
         .build()
 }
+
+/// An absolute http(s) URL, or `null` to clear it.
+pub fn avatar_url_or_null() -> Object {
+    use crate::domain::account::{AVATAR_URL_MAX, AVATAR_URL_PATTERN};
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .description(Some(
+            "An absolute http(s) URL without white space; `null` clears it.",
+        ))
+        .max_length(Some(AVATAR_URL_MAX))
+        .pattern(Some(AVATAR_URL_PATTERN))
+        .examples(["https://cdn.example.com/ada.png"])
+        .build()
+}

@@ -92,6 +92,14 @@ pub struct HistoryQuery {
 }
 
 /// Maps the state machine's refusal to the HTTP answer.
+fn note_required(to: OrderStatus) -> ApiError {
+    ApiError::validation(
+        "note",
+        "required",
+        format!("a reason is required to move an order to `{to}`"),
+    )
+}
+
 pub fn refusal(
     r: Refusal,
     order: &OrderFacts,
@@ -120,11 +128,7 @@ pub fn refusal(
             code: "transition_forbidden",
             detail: reason.to_string(),
         },
-        Refusal::NoteRequired => ApiError::validation(
-            "note",
-            "required",
-            format!("a reason is required to move an order to `{to}`"),
-        ),
+        Refusal::NoteRequired => note_required(to),
     }
 }
 
@@ -169,6 +173,11 @@ async fn create_transition(
         .transpose()
         .map_err(|e| crate::http::error::invalid_field("note", e))?
         .filter(|n| !n.is_empty());
+    // A reason the move needs is part of the request's shape (the document's if/then): refuse its
+    // absence before looking at the order, so the answer is 422 whatever the order's state.
+    if machine::requires_note(to) && note.is_none() {
+        return Err(note_required(to));
+    }
     let clock = state.clock();
     let mut conn = db::connection(&state.pool).await?;
     let order = visible_order(&mut conn, id, &caller).await?;

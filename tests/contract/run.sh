@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Contract fuzz: schemathesis over every operation of the served OpenAPI document, against the debug
+# binary the test build produced, on a scratch database seeded so that ids in paths exist.
+# Fails on any failed check, on an operation that never answered 2xx, or on a throttled request.
+#
+# Knobs: FUZZ_MAX_TIME (seconds, default 240), FUZZ_MAX_EXAMPLES (per operation, default 50),
+# FUZZ_PG (server URL without a database, default postgres://postgres@127.0.0.1:5432),
+# CONTRACT_VENV (where schemathesis is installed, default /var/tmp/createspace-venv).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+target_dir=$(cargo metadata --format-version 1 --no-deps --offline |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+BIN="$target_dir/debug/createspace"
+VENV="${CONTRACT_VENV:-/var/tmp/createspace-venv}"
+SCHEMATHESIS_VERSION=4.32.5
+PG="${FUZZ_PG:-postgres://postgres@127.0.0.1:5432}"
+export NO_PROXY=127.0.0.1,localhost,::1 no_proxy=127.0.0.1,localhost,::1
+
+[ -x "$BIN" ] || { echo "contract fuzz: $BIN is missing; run cargo test first" >&2; exit 1; }
+if ! "$VENV/bin/schemathesis" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
+  echo "contract fuzz: installing schemathesis $SCHEMATHESIS_VERSION into $VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+fi
+
+work=$(mktemp -d)
+db="createspace_fuzz_$$"
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+base="http://127.0.0.1:$port"
+server_pid=
+cleanup() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
+  psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Limits raised so the fuzzer's own volume is not what it measures; the token outlives the run.
+DATABASE_URL="$PG/$db" HOST=127.0.0.1 PORT="$port" APP_ENV=development LOG_FORMAT=json RUST_LOG=info \
+  JWT_SECRET=contract-fuzz-secret-of-at-least-32-chars JWT_ACCESS_TTL=2h \
+  LOGIN_RATE_PER_IP_PER_MINUTE=1000000 LOGIN_RATE_PER_EMAIL_PER_MINUTE=1000000 \
+  "$BIN" serve >"$work/server.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 1 100); do
+  curl -sf "$base/readyz" >/dev/null 2>&1 && break
+  kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log" >&2; exit 1; }
+  sleep 0.2
+done
+curl -sf "$base/readyz" >/dev/null || { echo "contract fuzz: the API did not become ready" >&2; exit 1; }
+
+python3 tests/contract/seed.py "$base" "$PG/$db" "$work/seed.json"
+token=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["token"])' "$work/seed.json")
+
+status=0
+CONTRACT_SEED="$work/seed.json" PYTHONPATH=tests/contract SCHEMATHESIS_HOOKS=hooks \
+  "$VENV/bin/schemathesis" --config-file tests/contract/schemathesis.toml \
+  run "$base/api-docs/openapi.json" \
+  --header "Authorization: Bearer $token" \
+  --max-examples "${FUZZ_MAX_EXAMPLES:-50}" --max-time "${FUZZ_MAX_TIME:-240}" --workers 2 \
+  --report junit --report-dir "$work/report" || status=$?
+
+echo "--- answers per operation during the fuzz"
+python3 tests/contract/coverage.py openapi/openapi.json "$work/server.log" || status=1
+# The fuzzer's token must still work: a run that lost its session midway proved little.
+me=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" "$base/v1/me")
+[ "$me" = 200 ] || { echo "contract fuzz: the fuzzer's token stopped working (GET /v1/me: $me)" >&2; status=1; }
+if [ "$status" != 0 ] && [ -n "${FUZZ_KEEP:-}" ]; then cp -r "$work" "$FUZZ_KEEP"; fi
+exit "$status"

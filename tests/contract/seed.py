@@ -1,0 +1,131 @@
+"""Seeds a running createspace API for the contract fuzz: the users, services, orders and requests that
+ids in paths and bodies can point at, so every operation can answer 2xx during the run.
+
+Usage: seed.py BASE_URL DATABASE_URL OUT.json
+Talks to the API over loopback only (no proxy); reads reset tokens from the outbox with psql, as the
+notifier would.
+"""
+
+import json
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from datetime import datetime, timedelta, timezone
+
+BASE, DATABASE_URL, OUT = sys.argv[1], sys.argv[2], sys.argv[3]
+PASSWORD = "correct horse battery"
+OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def call(method, path, token=None, body=None, expect=(200, 201, 202, 204)):
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(BASE + path, data=data, method=method)
+    if body is not None:
+        req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with OPENER.open(req, timeout=30) as res:
+            status, raw = res.status, res.read()
+    except urllib.error.HTTPError as e:
+        status, raw = e.code, e.read()
+    if status not in expect:
+        sys.exit(f"seed: {method} {path} answered {status}: {raw[:500]!r}")
+    return json.loads(raw) if raw else None
+
+
+def register(email, name):
+    body = call("POST", "/v1/auth/register", body={"email": email, "password": PASSWORD, "display_name": name})
+    return {"id": body["user"]["id"], "token": body["access_token"], "refresh": body["refresh_token"]}
+
+
+def custom_order(client, creative):
+    due = (datetime.now(timezone.utc) + timedelta(days=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    body = {
+        "creative_id": creative["id"],
+        "title": "Seeded order",
+        "requirements": "Seeded for the contract fuzz.",
+        "price": {"amount": 15000, "currency": "EUR"},
+        "due_at": due,
+        "revisions_included": 2,
+    }
+    return call("POST", "/v1/orders", client["token"], body)["id"]
+
+
+def move(user, order, to):
+    call("POST", f"/v1/orders/{order}/transitions", user["token"], {"to": to})
+
+
+def service(user, title):
+    body = {"title": title, "description": "Seeded.", "price": {"amount": 15000, "currency": "EUR"},
+            "delivery_days": 7, "revisions_included": 2}
+    return call("POST", "/v1/services", user["token"], body)["id"]
+
+
+def main():
+    fuzz = register("fuzz@example.test", "Fuzz")
+    creative = register("creative@example.test", "Creative")
+    client = register("client@example.test", "Client")
+    # The login example of the document, so the examples phase logs in for real.
+    register("ada@example.com", "Ada Lovelace")
+    reset_target = register("reset@example.test", "Reset")
+    refresher = register("refresh@example.test", "Refresh")
+
+    other_service = service(creative, "Logo design")
+    own_services = [service(fuzz, f"Own service {i}") for i in range(6)]
+
+    editable = [custom_order(fuzz, creative) for _ in range(3)]
+    to_confirm = [custom_order(client, fuzz) for _ in range(4)]
+    to_cancel = []
+    for _ in range(3):
+        order = custom_order(fuzz, creative)
+        move(creative, order, "in_progress")
+        to_cancel.append(order)
+    to_answer = []
+    for _ in range(3):
+        order = custom_order(client, fuzz)
+        move(fuzz, order, "in_progress")
+        call("POST", f"/v1/orders/{order}/cancellation-request", client["token"], {"reason": "Seeded."})
+        to_answer.append(order)
+
+    for _ in range(5):
+        call("POST", "/v1/auth/password-reset", body={"email": "reset@example.test"})
+    sql = ("SELECT payload->>'token' FROM outbox_events "
+           "WHERE event_type = 'user.password_reset_requested' AND payload->>'email' = 'reset@example.test'")
+    reset_tokens = subprocess.run(["psql", DATABASE_URL, "-At", "-c", sql], check=True,
+                                  capture_output=True, text=True).stdout.split()
+    refresh_tokens = [refresher["refresh"]]
+    for _ in range(5):
+        body = call("POST", "/v1/auth/login", body={"email": "refresh@example.test", "password": PASSWORD})
+        refresh_tokens.append(body["refresh_token"])
+
+    seed = {
+        "token": fuzz["token"],
+        "path_ids": {
+            "getOrder": editable + to_confirm + to_answer,
+            "updateOrder": editable,
+            "listOrderTransitions": editable + to_answer,
+            "createOrderTransition": to_confirm,
+            "createCancellationRequest": to_cancel,
+            "getCancellationRequest": to_answer,
+            "respondToCancellationRequest": to_answer,
+            "getService": [other_service] + own_services,
+            "updateService": own_services[:3],
+            "archiveService": own_services[3:],
+        },
+        "body": {
+            "service_id": [other_service],
+            "creative_id": [creative["id"]],
+            "token": reset_tokens,
+            "refresh_token": refresh_tokens,
+        },
+    }
+    assert reset_tokens, "no reset token reached the outbox"
+    with open(OUT, "w") as f:
+        json.dump(seed, f)
+    print(f"seeded: {sum(len(v) for v in seed['path_ids'].values())} path ids, "
+          f"{len(reset_tokens)} reset tokens, {len(refresh_tokens)} refresh tokens")
+
+
+main()
