@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use createspace::db::schema::outbox_events;
 
-use crate::helpers::{json_ok, problem, TestApp, JWT_SECRET, PASSWORD};
+use crate::helpers::{json_ok, problem, reset_token_for, TestApp, JWT_SECRET, PASSWORD};
 
 async fn me_status(app: &TestApp, token: &str) -> StatusCode {
     app.get("/v1/me", token).await.status()
@@ -345,22 +345,6 @@ async fn a_rotated_key_still_verifies_through_previous_secrets() {
         me_status(&forgotten, &ada.token).await,
         StatusCode::UNAUTHORIZED
     );
-}
-
-async fn reset_token_for(app: &TestApp, user: uuid::Uuid) -> Option<String> {
-    let mut conn = app.conn().await;
-    let payloads: Vec<Value> = outbox_events::table
-        .filter(outbox_events::event_type.eq("user.password_reset_requested"))
-        .filter(outbox_events::aggregate_id.eq(user))
-        .order(outbox_events::id.desc())
-        .select(outbox_events::payload)
-        .load(&mut conn)
-        .await
-        .unwrap();
-    payloads
-        .into_iter()
-        .next()
-        .map(|p| p["token"].as_str().unwrap().to_string())
 }
 
 #[tokio::test]

@@ -8,8 +8,10 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use createspace::config::Settings;
+use createspace::db::schema::outbox_events;
 use createspace::db::{self, bootstrap, bootstrap::PgUrl, DbPool};
 use createspace::startup::Application;
+use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::{json, Value};
@@ -388,6 +390,23 @@ impl Drop for TestApp {
             });
         }
     }
+}
+
+/// The newest password-reset token emailed to `user`, read from the outbox as the notifier would.
+pub async fn reset_token_for(app: &TestApp, user: uuid::Uuid) -> Option<String> {
+    let mut conn = app.conn().await;
+    let payloads: Vec<Value> = outbox_events::table
+        .filter(outbox_events::event_type.eq("user.password_reset_requested"))
+        .filter(outbox_events::aggregate_id.eq(user))
+        .order(outbox_events::id.desc())
+        .select(outbox_events::payload)
+        .load(&mut conn)
+        .await
+        .unwrap();
+    payloads
+        .into_iter()
+        .next()
+        .map(|p| p["token"].as_str().unwrap().to_string())
 }
 
 /// Reads a problem+json error, asserting the status and the content type.

@@ -1,6 +1,7 @@
 //! HTTP-level tests of the whole service. One binary, so it links once.
 
 mod auth;
+mod authz;
 mod cli;
 mod errors;
 mod health;

@@ -1,0 +1,500 @@
+//! The authorization matrix: every operation of the generated OpenAPI document, called as each kind
+//! of caller, against the table below. An operation without a row fails the test, so no endpoint can
+//! land without saying who may call it.
+//!
+//! Callers, in column order: no token, an expired token, a token signed with another key, an
+//! outsider (registered, no part in the resource), the other party, the owner (the party the
+//! operation is for), and an admin who is not a party.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use createspace::auth::jwt::Keys;
+use createspace::domain::ids::UserId;
+use createspace::http::docs;
+
+use crate::helpers::{reset_token_for, test_settings, TestApp, TestUser, PASSWORD};
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Caller {
+    Anonymous,
+    Expired,
+    WrongKey,
+    Outsider,
+    OtherParty,
+    Owner,
+    Admin,
+}
+
+const CALLERS: [Caller; 7] = [
+    Caller::Anonymous,
+    Caller::Expired,
+    Caller::WrongKey,
+    Caller::Outsider,
+    Caller::OtherParty,
+    Caller::Owner,
+    Caller::Admin,
+];
+
+/// Expected status per caller, in [`CALLERS`] order. `PUBLIC_*` rows ignore the token entirely.
+type Row = (&'static str, [u16; 7]);
+
+const MATRIX: &[Row] = &[
+    // operationId                      anon  expd  wkey  outs  other owner admin
+    ("getHealth", [200, 200, 200, 200, 200, 200, 200]),
+    ("getReadiness", [200, 200, 200, 200, 200, 200, 200]),
+    ("register", [201, 201, 201, 201, 201, 201, 201]),
+    ("login", [200, 200, 200, 200, 200, 200, 200]),
+    ("refreshToken", [200, 200, 200, 200, 200, 200, 200]),
+    ("logout", [204, 204, 204, 204, 204, 204, 204]),
+    ("requestPasswordReset", [202, 202, 202, 202, 202, 202, 202]),
+    ("confirmPasswordReset", [204, 204, 204, 204, 204, 204, 204]),
+    ("getMe", [401, 401, 401, 200, 200, 200, 200]),
+    ("updateMe", [401, 401, 401, 200, 200, 200, 200]),
+    ("getDashboard", [401, 401, 401, 200, 200, 200, 200]),
+    ("listServices", [200, 200, 200, 200, 200, 200, 200]),
+    ("getService", [200, 200, 200, 200, 200, 200, 200]),
+    ("createService", [401, 401, 401, 201, 201, 201, 201]),
+    // A service is public to read, so a non-owner learns nothing from 403.
+    ("updateService", [401, 401, 401, 403, 403, 200, 403]),
+    ("archiveService", [401, 401, 401, 403, 403, 200, 403]),
+    // Anyone may order from the creative; the creative ordering from themself is 422 self_order.
+    ("createOrder", [401, 401, 401, 201, 422, 201, 201]),
+    ("listOrders", [401, 401, 401, 200, 200, 200, 200]),
+    ("getOrder", [401, 401, 401, 404, 200, 200, 200]),
+    // The client edits a new order; the creative may not.
+    ("updateOrder", [401, 401, 401, 404, 403, 200, 403]),
+    ("listOrderTransitions", [401, 401, 401, 404, 200, 200, 200]),
+    // Confirming a new order is the creative's move.
+    ("createOrderTransition", [401, 401, 401, 404, 403, 200, 403]),
+    // Either party may ask to cancel an order in progress; an admin is no party.
+    (
+        "createCancellationRequest",
+        [401, 401, 401, 404, 201, 201, 403],
+    ),
+    (
+        "getCancellationRequest",
+        [401, 401, 401, 404, 200, 200, 200],
+    ),
+    // The party who did not ask answers.
+    (
+        "respondToCancellationRequest",
+        [401, 401, 401, 404, 403, 200, 403],
+    ),
+];
+
+/// The people of one scenario: the order's client and creative, someone unrelated, and an admin.
+struct World {
+    client: TestUser,
+    creative: TestUser,
+    outsider: TestUser,
+    admin: TestUser,
+    expired: String,
+    wrong_key: String,
+}
+
+impl World {
+    async fn new(app: &TestApp) -> World {
+        let client = app.register("client").await;
+        let now = chrono::Utc::now().timestamp();
+        let keys = Keys::new(&test_settings().jwt);
+        let expired = keys
+            .issue(UserId::from_uuid(client.id), now - 24 * 3600)
+            .unwrap();
+        let mut other = test_settings().jwt;
+        other.secret = "a-different-secret-that-is-32-characters-or-more".into();
+        let wrong_key = Keys::new(&other)
+            .issue(UserId::from_uuid(client.id), now)
+            .unwrap();
+        World {
+            creative: app.register("creative").await,
+            outsider: app.register("outsider").await,
+            admin: app.register_admin("admin").await,
+            client,
+            expired,
+            wrong_key,
+        }
+    }
+
+    fn token(&self, caller: Caller, owner: &TestUser, other: &TestUser) -> Option<String> {
+        match caller {
+            Caller::Anonymous => None,
+            Caller::Expired => Some(self.expired.clone()),
+            Caller::WrongKey => Some(self.wrong_key.clone()),
+            Caller::Outsider => Some(self.outsider.token.clone()),
+            Caller::OtherParty => Some(other.token.clone()),
+            Caller::Owner => Some(owner.token.clone()),
+            Caller::Admin => Some(self.admin.token.clone()),
+        }
+    }
+}
+
+/// One call to make: built fresh for each caller, so one caller's write cannot change the next
+/// caller's outcome.
+struct Call {
+    method: Method,
+    path: String,
+    body: Option<Value>,
+    /// Who is the owner and who the other party for this operation.
+    owner_is_creative: bool,
+}
+
+fn call(method: Method, path: String, body: Option<Value>) -> Call {
+    Call {
+        method,
+        path,
+        body,
+        owner_is_creative: false,
+    }
+}
+
+async fn service(app: &TestApp, w: &World) -> String {
+    let res = app
+        .post(
+            "/v1/services",
+            Some(&w.creative.token),
+            &json!({"title": "Logo", "description": "", "price": {"amount": 100, "currency": "EUR"},
+                    "delivery_days": 3, "revisions_included": 1}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+async fn arrange(app: &TestApp, w: &World, op: &str, n: usize) -> Call {
+    let unique = |name: &str| format!("{name}-{n}@example.com");
+    match op {
+        "getHealth" => call(Method::GET, "/healthz".into(), None),
+        "getReadiness" => call(Method::GET, "/readyz".into(), None),
+        "register" => call(
+            Method::POST,
+            "/v1/auth/register".into(),
+            Some(json!({"email": unique("new"), "password": PASSWORD, "display_name": "New"})),
+        ),
+        "login" => call(
+            Method::POST,
+            "/v1/auth/login".into(),
+            Some(json!({"email": w.client.email, "password": PASSWORD})),
+        ),
+        "refreshToken" | "logout" => {
+            let res = app
+                .post(
+                    "/v1/auth/login",
+                    None,
+                    &json!({"email": w.client.email, "password": PASSWORD}),
+                )
+                .await;
+            assert_eq!(res.status(), StatusCode::OK, "logging in to {op}");
+            let refresh = res.json::<Value>().await.unwrap()["refresh_token"].clone();
+            let path = if op == "logout" { "logout" } else { "refresh" };
+            call(
+                Method::POST,
+                format!("/v1/auth/{path}"),
+                Some(json!({ "refresh_token": refresh })),
+            )
+        }
+        "requestPasswordReset" => call(
+            Method::POST,
+            "/v1/auth/password-reset".into(),
+            Some(json!({"email": w.client.email})),
+        ),
+        "confirmPasswordReset" => {
+            let user = app.register(&format!("forgetful-{n}")).await;
+            let res = app
+                .post(
+                    "/v1/auth/password-reset",
+                    None,
+                    &json!({"email": user.email}),
+                )
+                .await;
+            assert_eq!(res.status(), StatusCode::ACCEPTED);
+            let token = reset_token_for(app, user.id).await.unwrap();
+            call(
+                Method::POST,
+                "/v1/auth/password-reset/confirm".into(),
+                Some(json!({"token": token, "password": "a brand new passphrase"})),
+            )
+        }
+        "getMe" => call(Method::GET, "/v1/me".into(), None),
+        "updateMe" => call(
+            Method::PATCH,
+            "/v1/me".into(),
+            Some(json!({"bio": "Hello"})),
+        ),
+        "getDashboard" => call(Method::GET, "/v1/dashboard".into(), None),
+        "listServices" => call(Method::GET, "/v1/services".into(), None),
+        "createService" => call(
+            Method::POST,
+            "/v1/services".into(),
+            Some(
+                json!({"title": "Logo", "description": "", "price": {"amount": 100, "currency": "EUR"},
+                    "delivery_days": 3, "revisions_included": 1}),
+            ),
+        ),
+        "getService" | "updateService" | "archiveService" => {
+            let id = service(app, w).await;
+            let mut c = match op {
+                "getService" => call(Method::GET, format!("/v1/services/{id}"), None),
+                "updateService" => call(
+                    Method::PATCH,
+                    format!("/v1/services/{id}"),
+                    Some(json!({"title": "Renamed"})),
+                ),
+                _ => call(Method::POST, format!("/v1/services/{id}/archive"), None),
+            };
+            c.owner_is_creative = true;
+            c
+        }
+        "createOrder" => call(
+            Method::POST,
+            "/v1/orders".into(),
+            Some(
+                json!({"creative_id": w.creative.id, "title": "Logo", "requirements": "A fox.",
+                    "price": {"amount": 100, "currency": "EUR"},
+                    "due_at": (chrono::Utc::now() + chrono::Duration::days(7)).to_rfc3339()}),
+            ),
+        ),
+        "listOrders" => call(Method::GET, "/v1/orders".into(), None),
+        _ => arrange_order(app, w, op).await,
+    }
+}
+
+/// Operations on one order, placed by the world's client with its creative, in the state the
+/// operation needs.
+async fn arrange_order(app: &TestApp, w: &World, op: &str) -> Call {
+    let status = match op {
+        "createCancellationRequest" | "getCancellationRequest" | "respondToCancellationRequest" => {
+            "in_progress"
+        }
+        _ => "new",
+    };
+    let id = app.order_in(status, &w.client, &w.creative).await;
+    if matches!(
+        op,
+        "getCancellationRequest" | "respondToCancellationRequest"
+    ) {
+        let res = app
+            .post(
+                &format!("/v1/orders/{id}/cancellation-request"),
+                Some(&w.client.token),
+                &json!({"reason": "Changed my mind."}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+    }
+    let order = format!("/v1/orders/{id}");
+    let (method, path, body, owner_is_creative) = match op {
+        "getOrder" => (Method::GET, order, None, false),
+        "updateOrder" => (
+            Method::PATCH,
+            order,
+            Some(json!({"requirements": "A fox, in teal."})),
+            false,
+        ),
+        "listOrderTransitions" => (Method::GET, format!("{order}/transitions"), None, false),
+        "createOrderTransition" => (
+            Method::POST,
+            format!("{order}/transitions"),
+            Some(json!({"to": "in_progress"})),
+            true,
+        ),
+        "createCancellationRequest" => (
+            Method::POST,
+            format!("{order}/cancellation-request"),
+            Some(json!({"reason": "Changed my mind."})),
+            false,
+        ),
+        "getCancellationRequest" => (
+            Method::GET,
+            format!("{order}/cancellation-request"),
+            None,
+            false,
+        ),
+        "respondToCancellationRequest" => (
+            Method::POST,
+            format!("{order}/cancellation-request/response"),
+            Some(json!({"decision": "accept"})),
+            true,
+        ),
+        other => panic!(
+            "the operation `{other}` has no arrangement in tests/api/authz.rs: add its row to \
+             MATRIX and a case to `arrange`, saying who may call it"
+        ),
+    };
+    Call {
+        method,
+        path,
+        body,
+        owner_is_creative,
+    }
+}
+
+fn document_operations() -> Vec<(String, String, String)> {
+    let doc = docs::openapi();
+    let mut ops = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            ops.push((
+                op["operationId"].as_str().unwrap().to_string(),
+                method.to_uppercase(),
+                path.clone(),
+            ));
+        }
+    }
+    ops
+}
+
+#[tokio::test]
+async fn every_operation_has_a_row_and_every_row_an_operation() {
+    let ops = document_operations();
+    for (id, method, path) in &ops {
+        assert!(
+            MATRIX.iter().any(|(op, _)| op == id),
+            "{method} {path} ({id}) has no row in the authorization matrix (tests/api/authz.rs): \
+             add one saying what each caller gets"
+        );
+    }
+    for (op, _) in MATRIX {
+        assert!(
+            ops.iter().any(|(id, ..)| id == op),
+            "the matrix row `{op}` names no operation of the document"
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_operation_answers_each_caller_as_the_matrix_says() {
+    // The matrix logs in dozens of times: it tests who may call, not the login throttle.
+    let app = TestApp::spawn_with(|s| {
+        s.rate_limits.login_per_email_per_minute = 10_000;
+        s.rate_limits.login_per_ip_per_minute = 10_000;
+    })
+    .await;
+    let w = World::new(&app).await;
+    let ops = document_operations();
+    let mut failures = Vec::new();
+    let mut n = 0;
+    for (op, expected) in MATRIX {
+        let (_, method, template) = ops
+            .iter()
+            .find(|(id, ..)| id == op)
+            .expect("rows name operations (checked by the other test)");
+        for (caller, want) in CALLERS.iter().zip(expected) {
+            n += 1;
+            let c = arrange(&app, &w, op, n).await;
+            assert_eq!(
+                &c.method.to_string(),
+                method,
+                "{op}: arrange uses the wrong method"
+            );
+            assert!(
+                path_matches(template, &c.path),
+                "{op}: arranged {} for {template}",
+                c.path
+            );
+            let (owner, other) = if c.owner_is_creative {
+                (&w.creative, &w.client)
+            } else {
+                (&w.client, &w.creative)
+            };
+            let mut req = app.request(c.method.clone(), &c.path, None);
+            if let Some(token) = w.token(*caller, owner, other) {
+                req = req.bearer_auth(token);
+            }
+            if let Some(body) = &c.body {
+                req = req.json(body);
+            }
+            let res = req.send().await.unwrap();
+            let got = res.status().as_u16();
+            if got != *want {
+                let body = res.text().await.unwrap_or_default();
+                failures.push(format!(
+                    "{op} as {caller:?}: expected {want}, got {got}: {body}"
+                ));
+                continue;
+            }
+            if got == 404 || got == 403 {
+                // A refusal shows nothing of the resource: only the problem fields.
+                let body: Value = res.json().await.unwrap();
+                let keys: Vec<&String> = body.as_object().unwrap().keys().collect();
+                for k in keys {
+                    assert!(
+                        ["type", "title", "status", "detail", "code"].contains(&k.as_str()),
+                        "{op} as {caller:?}: refusal carries `{k}`"
+                    );
+                }
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {n} calls disagree with the matrix:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+fn path_matches(template: &str, path: &str) -> bool {
+    let t: Vec<&str> = template.split('/').collect();
+    let p: Vec<&str> = path.split('/').collect();
+    t.len() == p.len()
+        && t.iter()
+            .zip(&p)
+            .all(|(t, p)| t == p || (t.starts_with('{') && t.ends_with('}')))
+}
+
+#[tokio::test]
+async fn lists_never_show_an_outsider_anyone_elses_rows() {
+    let app = TestApp::spawn().await;
+    let w = World::new(&app).await;
+    let order = app.order_in("in_progress", &w.client, &w.creative).await;
+    for path in [
+        "/v1/orders",
+        "/v1/orders?role=client",
+        "/v1/orders?role=creative",
+        "/v1/orders?status=in_progress",
+    ] {
+        let page: Value = app.get(path, &w.outsider.token).await.json().await.unwrap();
+        assert_eq!(page["data"], json!([]), "{path} shows the outsider rows");
+        let mine: Value = app.get(path, &w.client.token).await.json().await.unwrap();
+        let role_filtered_out = path.ends_with("creative");
+        let ids: Vec<&str> = mine["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            ids.contains(&order.as_str()),
+            !role_filtered_out,
+            "{path} for the client"
+        );
+    }
+    let history = app
+        .get(
+            &format!("/v1/orders/{order}/transitions"),
+            &w.outsider.token,
+        )
+        .await;
+    assert_eq!(history.status(), StatusCode::NOT_FOUND);
+    let dashboard: Value = app
+        .get("/v1/dashboard", &w.outsider.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let counted: i64 = ["as_client", "as_creative"]
+        .iter()
+        .flat_map(|role| {
+            dashboard[role]
+                .as_object()
+                .into_iter()
+                .flat_map(|m| m.values())
+        })
+        .map(|v| v.as_i64().unwrap_or(0))
+        .sum();
+    assert_eq!(counted, 0, "the outsider's dashboard counts others' orders");
+}
