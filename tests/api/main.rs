@@ -3,9 +3,11 @@
 mod auth;
 mod authz;
 mod cli;
+mod contract;
 mod errors;
 mod health;
 mod helpers;
+mod limits;
 mod me;
 mod openapi;
 mod orders;
