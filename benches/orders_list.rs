@@ -126,7 +126,7 @@ async fn main() {
     let app = Application::build(settings, pool).unwrap();
     let base = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
-    let client = reqwest::Client::new();
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
 
     // The id at depth 10 000 pages x 20 rows (or as deep as the busy user's orders go).
     let depth = (busy_orders - 21).clamp(0, 200_000);

@@ -75,7 +75,7 @@ fn shared_header(name: &str) -> Option<Value> {
             "description": "The `ETag` last seen (e.g. `\"3\"`), to refuse the write with 412 if the \
                 resource changed since; `*` or no header means whatever is current, and an empty value \
                 matches no version.",
-            "schema": {"type": "string", "pattern": IF_MATCH_PATTERN},
+            "schema": {"type": "string", "pattern": IF_MATCH_PATTERN, "maxLength": 22},
             "example": "\"1\"",
         })),
         "Idempotency-Key" => Some(json!({
@@ -84,7 +84,7 @@ fn shared_header(name: &str) -> Option<Value> {
             "required": false,
             "description": "1 to 255 visible ASCII characters of the caller's choosing. A retry with \
                 the same key and body within 24 h replays the first response instead of acting twice.",
-            "schema": {"type": "string", "pattern": IDEMPOTENCY_KEY_PATTERN},
+            "schema": {"type": "string", "pattern": IDEMPOTENCY_KEY_PATTERN, "maxLength": 255},
             "example": "order-7f3c1a",
         })),
         _ => None,

@@ -326,3 +326,60 @@ fn the_document_states_what_the_fuzz_found_missing() {
         "a new order has no cancellation request to link to"
     );
 }
+
+/// Every string and array a client can send is bounded, and the bound is in the document.
+#[test]
+fn every_request_string_and_array_is_bounded_in_the_document() {
+    let doc = docs::openapi();
+    let mut unbounded = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let name = format!("{method} {path}");
+            for param in op["parameters"].as_array().into_iter().flatten() {
+                let at = format!("{name} parameter {}", param["name"]);
+                check_bounded(&doc, &param["schema"], &at, &mut unbounded);
+            }
+            if let Some(schema) = op.pointer("/requestBody/content/application~1json/schema") {
+                check_bounded(&doc, schema, &format!("{name} body"), &mut unbounded);
+            }
+        }
+    }
+    assert!(
+        unbounded.is_empty(),
+        "unbounded input:\n{}",
+        unbounded.join("\n")
+    );
+}
+
+fn check_bounded(doc: &Value, schema: &Value, at: &str, out: &mut Vec<String>) {
+    if let Some(target) = schema["$ref"].as_str() {
+        let pointer = target.trim_start_matches('#');
+        return check_bounded(doc, doc.pointer(pointer).unwrap(), at, out);
+    }
+    for key in ["oneOf", "anyOf", "allOf"] {
+        for (i, s) in schema[key].as_array().into_iter().flatten().enumerate() {
+            check_bounded(doc, s, &format!("{at}/{key}{i}"), out);
+        }
+    }
+    let types: Vec<&str> = match &schema["type"] {
+        Value::String(t) => vec![t.as_str()],
+        Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => vec![],
+    };
+    // A uuid or a timestamp that is too long fails to parse: bounded by its format.
+    let bounded = matches!(schema["format"].as_str(), Some("uuid" | "date-time"))
+        || schema["maxLength"].is_u64()
+        || schema["enum"].is_array();
+    if types.contains(&"string") && !bounded {
+        out.push(format!("{at}: string without maxLength"));
+    }
+    if types.contains(&"array") {
+        if !schema["maxItems"].is_u64() {
+            out.push(format!("{at}: array without maxItems"));
+        }
+        check_bounded(doc, &schema["items"], &format!("{at}[]"), out);
+    }
+    for (name, prop) in schema["properties"].as_object().into_iter().flatten() {
+        check_bounded(doc, prop, &format!("{at}.{name}"), out);
+    }
+}
