@@ -89,6 +89,8 @@ pub struct Settings {
     pub max_json_bytes: usize,
     /// How long a client may take to send its request head before the connection is closed.
     pub client_request_timeout: Duration,
+    /// How long a JSON request body may take to arrive after the head.
+    pub request_body_timeout: Duration,
     pub jwt: JwtSettings,
     pub rate_limits: RateLimitSettings,
     pub orders: OrderTimings,
@@ -152,8 +154,13 @@ impl Settings {
             cors_allowed_origins: get("CORS_ALLOWED_ORIGINS")
                 .map(|v| list(&v))
                 .unwrap_or_default(),
-            max_json_bytes: parse(get, "MAX_JSON_BYTES", 1024 * 1024)?,
+            // MAX_BODY_BYTES is the name this setting had before; a deployment that set it keeps it.
+            max_json_bytes: match get("MAX_JSON_BYTES") {
+                Some(_) => parse(get, "MAX_JSON_BYTES", 1024 * 1024)?,
+                None => parse(get, "MAX_BODY_BYTES", 1024 * 1024)?,
+            },
             client_request_timeout: duration(get, "CLIENT_REQUEST_TIMEOUT", "5s")?,
+            request_body_timeout: duration(get, "REQUEST_BODY_TIMEOUT", "30s")?,
             jwt: JwtSettings {
                 secret,
                 previous_secrets,

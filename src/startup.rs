@@ -74,6 +74,7 @@ fn cors(origins: &[String]) -> Cors {
 fn run(listener: TcpListener, settings: Settings, pool: DbPool) -> anyhow::Result<Server> {
     let max_body = settings.max_json_bytes;
     let client_request_timeout = settings.client_request_timeout;
+    let body_timeout = http::extract::BodyTimeout(settings.request_body_timeout);
     let origins = settings.cors_allowed_origins.clone();
     let state = web::Data::new(AppState::new(settings, pool));
     let server = HttpServer::new(move || {
@@ -87,6 +88,7 @@ fn run(listener: TcpListener, settings: Settings, pool: DbPool) -> anyhow::Resul
             .wrap(from_fn(http::security_headers))
             .app_data(state.clone())
             .app_data(web::PayloadConfig::new(max_body))
+            .app_data(body_timeout)
             .configure(http::configure)
     })
     .client_request_timeout(client_request_timeout)

@@ -12,7 +12,7 @@ impl Email {
         if value.is_empty() {
             return Err(Invalid::new("required", "must not be empty"));
         }
-        if value.len() > 254 || !validator::ValidateEmail::validate_email(&value) {
+        if value.chars().count() > 254 || !validator::ValidateEmail::validate_email(&value) {
             return Err(Invalid::new(
                 "invalid_email",
                 "is not a valid email address",

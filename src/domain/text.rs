@@ -143,4 +143,40 @@ mod tests {
             }
         }
     }
+
+    /// Every control and white-space code point (the ones the rules are about), alone, at either
+    /// edge and inside, against every rule: random strings rarely hit them.
+    #[test]
+    fn parser_and_pattern_agree_on_every_special_character() {
+        let rules = [
+            TITLE,
+            DISPLAY_NAME,
+            SEARCH,
+            REQUIREMENTS,
+            DESCRIPTION,
+            REASON,
+            NOTE,
+            BIO,
+        ];
+        let special = (0u32..=0x3000)
+            .filter_map(char::from_u32)
+            .filter(|c| c.is_control() || c.is_whitespace());
+        for c in special {
+            for raw in [
+                c.to_string(),
+                format!("{c}a"),
+                format!("a{c}"),
+                format!("a{c}a"),
+            ] {
+                for rule in rules {
+                    let re = regex::Regex::new(&rule.pattern()).unwrap();
+                    assert_eq!(
+                        rule.parse(&raw).is_ok(),
+                        re.is_match(&raw),
+                        "{rule:?} {raw:?}"
+                    );
+                }
+            }
+        }
+    }
 }

@@ -14,7 +14,7 @@ use validator::Validate;
 use super::auth_user::AuthUser;
 use super::docs;
 use super::error::ApiError;
-use super::extract::Json;
+use super::extract::{Json, StrictUuid};
 use super::orders::{role_of, viewer, visible_order};
 use super::schemas;
 use super::state::AppState;
@@ -142,10 +142,10 @@ fn participants_only(role: ActorRole) -> Result<(), ApiError> {
 async fn create_cancellation_request(
     state: web::Data<AppState>,
     caller: AuthUser,
-    id: web::Path<Uuid>,
+    id: web::Path<StrictUuid>,
     body: Json<CancellationRequestBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
+    let id = id.into_inner().0;
     let reason = text::REASON
         .parse(&body.0.reason)
         .map_err(|e| crate::http::error::invalid_field("reason", e))?;
@@ -216,9 +216,9 @@ async fn create_cancellation_request(
 async fn get_cancellation_request(
     state: web::Data<AppState>,
     caller: AuthUser,
-    id: web::Path<Uuid>,
+    id: web::Path<StrictUuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
+    let id = id.into_inner().0;
     let mut conn = db::connection(&state.pool).await?;
     visible_order(&mut conn, id, &caller).await?;
     let row = orders::latest_cancellation(&mut conn, id, viewer(&caller))
@@ -246,10 +246,10 @@ async fn get_cancellation_request(
 async fn respond_to_cancellation_request(
     state: web::Data<AppState>,
     caller: AuthUser,
-    id: web::Path<Uuid>,
+    id: web::Path<StrictUuid>,
     body: Json<CancellationDecision>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
+    let id = id.into_inner().0;
     let accept = body.0.decision == Decision::Accept;
     let clock = state.clock();
     let mut conn = db::connection(&state.pool).await?;

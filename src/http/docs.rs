@@ -24,7 +24,7 @@ with a stable `code`; writes take `If-Match: \"<version>\"` and responses carry 
         schemas(ProblemDetails, FieldError),
         responses(
             BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PreconditionFailed,
-            PayloadTooLarge, UnsupportedMediaType, ValidationFailed, RateLimited, ServiceUnavailable
+            PayloadTooLarge, RequestTimeout, UnsupportedMediaType, ValidationFailed, RateLimited, ServiceUnavailable
         )
     ),
     modifiers(&BearerScheme),
@@ -167,6 +167,14 @@ problem!(
     "Request body too large",
     "The request body exceeds the size limit.",
     "The request body exceeds the size limit."
+);
+problem!(
+    RequestTimeout,
+    408,
+    "request_timeout",
+    "Request body too slow",
+    "The request body did not arrive within the server's deadline (`REQUEST_BODY_TIMEOUT`).",
+    "The request body did not arrive in time; send it again."
 );
 problem!(
     UnsupportedMediaType,

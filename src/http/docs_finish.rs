@@ -16,7 +16,7 @@ pub fn finish(doc: &mut Value) {
     for_each_operation(doc, |op| {
         shared_headers(op);
         cursor_parameter(op);
-        payload_too_large(op);
+        body_limits(op);
     });
     custom_or_service_order(doc);
     transition_notes(doc);
@@ -122,11 +122,14 @@ fn cursor_parameter(op: &mut Map<String, Value>) {
     }
 }
 
-fn payload_too_large(op: &mut Map<String, Value>) {
+fn body_limits(op: &mut Map<String, Value>) {
     if !op.contains_key("requestBody") {
         return;
     }
     if let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) {
+        responses
+            .entry("408")
+            .or_insert_with(|| json!({"$ref": "#/components/responses/RequestTimeout"}));
         responses
             .entry("413")
             .or_insert_with(|| json!({"$ref": "#/components/responses/PayloadTooLarge"}));
@@ -157,7 +160,9 @@ fn custom_or_service_order(doc: &mut Value) {
     for name in custom_only {
         service[name] = null.clone();
     }
-    let mut custom = json!({"service_id": null, "requirements": props["requirements"].clone()});
+    // Not `json!({"service_id": null})`: inside the macro `null` is JSON null, not this schema.
+    let mut custom = json!({"requirements": props["requirements"].clone()});
+    custom["service_id"] = null.clone();
     for name in custom_only {
         custom[name] = non_null(name);
     }

@@ -106,6 +106,8 @@ pub enum ApiError {
     PreconditionFailed { current_version: i64 },
     #[error("payload too large")]
     PayloadTooLarge,
+    #[error("request body too slow")]
+    RequestTimeout,
     #[error("unsupported media type")]
     UnsupportedMediaType,
     #[error("rate limited")]
@@ -148,6 +150,7 @@ impl ApiError {
             ApiError::InvalidTransition { code, .. } => code,
             ApiError::PreconditionFailed { .. } => "precondition_failed",
             ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::RequestTimeout => "request_timeout",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Unavailable(_) => "service_unavailable",
@@ -167,6 +170,7 @@ impl ApiError {
             ApiError::InvalidTransition { .. } => "Transition not allowed",
             ApiError::PreconditionFailed { .. } => "The resource has changed",
             ApiError::PayloadTooLarge => "Request body too large",
+            ApiError::RequestTimeout => "Request body too slow",
             ApiError::UnsupportedMediaType => "Unsupported media type",
             ApiError::RateLimited { .. } => "Too many requests",
             ApiError::Unavailable(_) => "Service unavailable",
@@ -195,6 +199,9 @@ impl ApiError {
                 "If-Match does not match the current version {current_version}; fetch the resource and retry."
             ),
             ApiError::PayloadTooLarge => "The request body exceeds the size limit.".into(),
+            ApiError::RequestTimeout => {
+                "The request body did not arrive in time; send it again.".into()
+            }
             ApiError::UnsupportedMediaType => {
                 "Send the request body as `Content-Type: application/json`.".into()
             }
@@ -254,6 +261,7 @@ impl ResponseError for ApiError {
             ApiError::Conflict { .. } | ApiError::InvalidTransition { .. } => StatusCode::CONFLICT,
             ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,

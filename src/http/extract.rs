@@ -33,16 +33,32 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for Json<T> {
                     && (m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON))
             });
         let bytes = web::Bytes::from_request(req, payload);
+        let deadline = req
+            .app_data::<BodyTimeout>()
+            .map_or(BodyTimeout::DEFAULT, |t| t.0);
         Box::pin(async move {
             if !is_json {
                 return Err(ApiError::UnsupportedMediaType);
             }
-            let bytes = bytes.await.map_err(|e| payload_error(e.as_error()))?;
+            // The head has its own deadline (the client request timeout); this one stops a body
+            // trickled a byte at a time from holding the connection.
+            let bytes = tokio::time::timeout(deadline, bytes)
+                .await
+                .map_err(|_| ApiError::RequestTimeout)?
+                .map_err(|e| payload_error(e.as_error()))?;
             let value = parse_json::<T>(&bytes)?;
             value.validate()?;
             Ok(Json(value))
         })
     }
+}
+
+/// How long a JSON request body may take to arrive once the head has (`REQUEST_BODY_TIMEOUT`).
+#[derive(Clone, Copy)]
+pub struct BodyTimeout(pub std::time::Duration);
+
+impl BodyTimeout {
+    const DEFAULT: std::time::Duration = std::time::Duration::from_secs(30);
 }
 
 fn payload_error(e: Option<&actix_web::error::PayloadError>) -> ApiError {
@@ -143,6 +159,21 @@ fn strip_position(message: &str) -> String {
     }
 }
 
+/// The one value of a header that must not repeat: sent twice (two field lines), the second could
+/// silently override or relax the first, so it is refused.
+fn single_header<'a>(
+    req: &'a HttpRequest,
+    name: &str,
+    code: &'static str,
+) -> Result<Option<&'a header::HeaderValue>, ApiError> {
+    let mut values = req.headers().get_all(name);
+    let first = values.next();
+    if values.next().is_some() {
+        return Err(ApiError::bad_request(code, format!("Send {name} once.")));
+    }
+    Ok(first)
+}
+
 /// `If-Match: "<version>"`: the version the caller last saw. Absent means "whatever is current".
 pub struct IfMatch(pub Option<i64>);
 
@@ -151,7 +182,10 @@ impl FromRequest for IfMatch {
     type Future = std::future::Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready(parse_if_match(req.headers().get(header::IF_MATCH)))
+        std::future::ready(
+            single_header(req, header::IF_MATCH.as_str(), "invalid_if_match")
+                .and_then(parse_if_match),
+        )
     }
 }
 
@@ -216,7 +250,8 @@ impl FromRequest for IdempotencyKey {
     type Future = std::future::Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let result = match req.headers().get("Idempotency-Key") {
+        let header = single_header(req, "idempotency-key", "invalid_idempotency_key");
+        let result = header.and_then(|value| match value {
             None => Ok(IdempotencyKey(None)),
             Some(v) => match v.to_str() {
                 Ok(s)
@@ -231,7 +266,7 @@ impl FromRequest for IdempotencyKey {
                     "Idempotency-Key must be 1 to 255 visible ASCII characters.",
                 )),
             },
-        };
+        });
         std::future::ready(result)
     }
 }
@@ -283,6 +318,40 @@ where
     #[derive(serde::Deserialize)]
     struct Wrap<T: TryFrom<i64>>(#[serde(deserialize_with = "integer")] T);
     Ok(Option::<Wrap<T>>::deserialize(deserializer)?.map(|w| w.0))
+}
+
+/// A UUID in its hyphenated form only, as `format: uuid` says; the uuid crate alone would also take
+/// the simple, braced and URN forms.
+#[derive(Clone, Copy, Debug)]
+pub struct StrictUuid(pub uuid::Uuid);
+
+impl<'de> serde::Deserialize<'de> for StrictUuid {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = std::borrow::Cow::<str>::deserialize(d)?;
+        parse_strict_uuid(&s)
+            .map(StrictUuid)
+            .ok_or_else(|| serde::de::Error::custom(format!("`{s}` is not a hyphenated UUID")))
+    }
+}
+
+impl std::fmt::Display for StrictUuid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+fn parse_strict_uuid(s: &str) -> Option<uuid::Uuid> {
+    (s.len() == 36)
+        .then(|| uuid::Uuid::try_parse(s).ok())
+        .flatten()
+}
+
+/// For an optional id in a body or query (use with `#[serde(default)]`).
+pub fn optional_strict_uuid<'de, D>(d: D) -> Result<Option<uuid::Uuid>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    Ok(Option::<StrictUuid>::deserialize(d)?.map(|u| u.0))
 }
 
 /// For PATCH bodies: tells "absent" (`None`) from "null" (`Some(None)`), so null can clear a field.

@@ -108,10 +108,12 @@ pub fn problemize<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerR
 /// are the exception to the last: they are static and public.
 pub async fn security_headers(
     req: actix_web::dev::ServiceRequest,
-    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
-) -> actix_web::Result<ServiceResponse<impl actix_web::body::MessageBody>> {
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> actix_web::Result<ServiceResponse<BoxBody>> {
     let cacheable = req.path().starts_with("/swagger-ui");
-    let mut res = next.call(req).await?;
+    // Handlers' errors arrive here as responses already; converting a middleware's `Err` would
+    // need a clone of the request, which actix forbids while the request is in flight.
+    let mut res = next.call(req).await?.map_into_boxed_body();
     let headers = res.headers_mut();
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,

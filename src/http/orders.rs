@@ -16,7 +16,10 @@ use validator::Validate;
 use super::auth_user::AuthUser;
 use super::docs;
 use super::error::{ApiError, FieldError, FieldErrors};
-use super::extract::{etag, nullable, optional_integer, IdempotencyKey, IfMatch, Json};
+use super::extract::{
+    etag, nullable, optional_integer, optional_strict_uuid, IdempotencyKey, IfMatch, Json,
+    StrictUuid,
+};
 use super::money::MoneyDto;
 use super::pagination::{self, search_text};
 use super::schemas;
@@ -65,7 +68,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         "due_at": "2026-12-20T12:00:00Z", "revisions_included": 2})
 ))]
 pub struct CreateOrderRequest {
+    #[serde(default, deserialize_with = "optional_strict_uuid")]
     service_id: Option<Uuid>,
+    #[serde(default, deserialize_with = "optional_strict_uuid")]
     creative_id: Option<Uuid>,
     #[schema(schema_with = schemas::title_or_null)]
     title: Option<String>,
@@ -691,10 +696,10 @@ async fn list_orders(
 async fn get_order(
     state: web::Data<AppState>,
     caller: AuthUser,
-    id: web::Path<Uuid>,
+    id: web::Path<StrictUuid>,
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = db::connection(&state.pool).await?;
-    let row = visible_order(&mut conn, id.into_inner(), &caller).await?;
+    let row = visible_order(&mut conn, id.into_inner().0, &caller).await?;
     let order = render_one(&mut conn, row, &caller, &state.clock()).await?;
     Ok(order_ok(StatusCode::OK, &order))
 }
@@ -719,11 +724,11 @@ async fn get_order(
 async fn update_order(
     state: web::Data<AppState>,
     caller: AuthUser,
-    id: web::Path<Uuid>,
+    id: web::Path<StrictUuid>,
     if_match: IfMatch,
     body: Json<UpdateOrderRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
+    let id = id.into_inner().0;
     let body = body.0;
     let clock = state.clock();
     let mut errors = FieldErrors::new();

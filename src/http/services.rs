@@ -11,7 +11,9 @@ use validator::Validate;
 use super::auth_user::AuthUser;
 use super::docs;
 use super::error::{ApiError, FieldErrors};
-use super::extract::{etag, integer, optional_integer, IfMatch, Json};
+use super::extract::{
+    etag, integer, optional_integer, optional_strict_uuid, IfMatch, Json, StrictUuid,
+};
 use super::money::MoneyDto;
 use super::pagination::{self, search_text};
 use super::schemas;
@@ -130,6 +132,7 @@ impl From<services::ServiceRow> for ServiceResponse {
 #[into_params(parameter_in = Query)]
 pub struct ServiceQuery {
     /// Only this creative's services.
+    #[serde(default, deserialize_with = "optional_strict_uuid")]
     creative_id: Option<Uuid>,
     /// Case-insensitive text in the title.
     #[param(schema_with = schemas::search)]
@@ -235,10 +238,10 @@ async fn list_services(
     ))]
 async fn get_service(
     state: web::Data<AppState>,
-    id: web::Path<Uuid>,
+    id: web::Path<StrictUuid>,
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = db::connection(&state.pool).await?;
-    let row = services::find(&mut conn, id.into_inner())
+    let row = services::find(&mut conn, id.into_inner().0)
         .await?
         .ok_or(ApiError::NotFound("service"))?;
     Ok(HttpResponse::Ok()
@@ -291,11 +294,11 @@ async fn owned_active_service(
 async fn update_service(
     state: web::Data<AppState>,
     caller: AuthUser,
-    id: web::Path<Uuid>,
+    id: web::Path<StrictUuid>,
     if_match: IfMatch,
     body: Json<UpdateServiceRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
+    let id = id.into_inner().0;
     let body = body.0;
     let mut errors = FieldErrors::new();
     let title = body
@@ -342,9 +345,9 @@ async fn update_service(
 async fn archive_service(
     state: web::Data<AppState>,
     caller: AuthUser,
-    id: web::Path<Uuid>,
+    id: web::Path<StrictUuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
+    let id = id.into_inner().0;
     let mut conn = db::connection(&state.pool).await?;
     owned_active_service(&mut conn, id, &caller).await?;
     // Archived by a concurrent request between the check and the update.

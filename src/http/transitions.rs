@@ -12,7 +12,7 @@ use validator::Validate;
 use super::auth_user::AuthUser;
 use super::docs;
 use super::error::ApiError;
-use super::extract::{IfMatch, Json};
+use super::extract::{IfMatch, Json, StrictUuid};
 use super::orders::{order_ok, render_one, role_of, viewer, visible_order, OrderResponse};
 use super::pagination;
 use super::schemas;
@@ -162,11 +162,11 @@ pub fn refusal(
 async fn create_transition(
     state: web::Data<AppState>,
     caller: AuthUser,
-    id: web::Path<Uuid>,
+    id: web::Path<StrictUuid>,
     if_match: IfMatch,
     body: Json<TransitionRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
+    let id = id.into_inner().0;
     let TransitionRequest { to, note } = body.0;
     let note = note
         .map(|n| text::NOTE.parse(&n))
@@ -251,10 +251,10 @@ async fn create_transition(
 async fn list_transitions(
     state: web::Data<AppState>,
     caller: AuthUser,
-    id: web::Path<Uuid>,
+    id: web::Path<StrictUuid>,
     query: web::Query<HistoryQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
+    let id = id.into_inner().0;
     let query = query.into_inner();
     let limit = pagination::limit(query.limit)?;
     let after = pagination::decode_opt::<Uuid>(query.cursor.as_deref())?;

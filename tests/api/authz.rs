@@ -13,7 +13,18 @@ use createspace::auth::jwt::Keys;
 use createspace::domain::ids::UserId;
 use createspace::http::docs;
 
-use crate::helpers::{reset_token_for, test_settings, TestApp, TestUser, PASSWORD};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use sha2::{Digest, Sha256};
+
+use crate::helpers::{reset_token_for, test_settings, TestApp, TestUser, JWT_SECRET, PASSWORD};
+
+/// The key id the server derives from its secret (the first six bytes of its SHA-256, in hex).
+fn server_kid() -> String {
+    Sha256::digest(JWT_SECRET.as_bytes())[..6]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Caller {
@@ -101,11 +112,16 @@ impl World {
         let expired = keys
             .issue(UserId::from_uuid(client.id), now - 24 * 3600)
             .unwrap();
-        let mut other = test_settings().jwt;
-        other.secret = "a-different-secret-that-is-32-characters-or-more".into();
-        let wrong_key = Keys::new(&other)
-            .issue(UserId::from_uuid(client.id), now)
-            .unwrap();
+        // Another key, but claiming the server's key id: only the signature check can refuse it.
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(server_kid());
+        let claims = json!({"sub": client.id, "iat": now, "exp": now + 600, "jti": client.id});
+        let wrong_key = jsonwebtoken::encode(
+            &header,
+            &claims,
+            &EncodingKey::from_secret(b"a-different-secret-that-is-32-characters-or-more"),
+        )
+        .unwrap();
         World {
             creative: app.register("creative").await,
             outsider: app.register("outsider").await,
@@ -137,6 +153,9 @@ struct Call {
     body: Option<Value>,
     /// Who is the owner and who the other party for this operation.
     owner_is_creative: bool,
+    /// What the owner reads to see the resource a write would change: a refused write must leave
+    /// it exactly as it was.
+    probe: Option<String>,
 }
 
 fn call(method: Method, path: String, body: Option<Value>) -> Call {
@@ -145,6 +164,7 @@ fn call(method: Method, path: String, body: Option<Value>) -> Call {
         path,
         body,
         owner_is_creative: false,
+        probe: None,
     }
 }
 
@@ -236,6 +256,7 @@ async fn arrange(app: &TestApp, w: &World, op: &str, n: usize) -> Call {
         ),
         "getService" | "updateService" | "archiveService" => {
             let id = service(app, w).await;
+            let probe = Some(format!("/v1/services/{id}"));
             let mut c = match op {
                 "getService" => call(Method::GET, format!("/v1/services/{id}"), None),
                 "updateService" => call(
@@ -246,6 +267,7 @@ async fn arrange(app: &TestApp, w: &World, op: &str, n: usize) -> Call {
                 _ => call(Method::POST, format!("/v1/services/{id}/archive"), None),
             };
             c.owner_is_creative = true;
+            c.probe = probe;
             c
         }
         "createOrder" => call(
@@ -287,10 +309,10 @@ async fn arrange_order(app: &TestApp, w: &World, op: &str) -> Call {
     }
     let order = format!("/v1/orders/{id}");
     let (method, path, body, owner_is_creative) = match op {
-        "getOrder" => (Method::GET, order, None, false),
+        "getOrder" => (Method::GET, order.clone(), None, false),
         "updateOrder" => (
             Method::PATCH,
-            order,
+            order.clone(),
             Some(json!({"requirements": "A fox, in teal."})),
             false,
         ),
@@ -324,11 +346,17 @@ async fn arrange_order(app: &TestApp, w: &World, op: &str) -> Call {
              MATRIX and a case to `arrange`, saying who may call it"
         ),
     };
+    let probe = Some(if op.contains("CancellationRequest") {
+        format!("{order}/cancellation-request")
+    } else {
+        order.clone()
+    });
     Call {
         method,
         path,
         body,
         owner_is_creative,
+        probe,
     }
 }
 
@@ -400,6 +428,7 @@ async fn every_operation_answers_each_caller_as_the_matrix_says() {
             } else {
                 (&w.client, &w.creative)
             };
+            let before = probe(&app, &c, owner).await;
             let mut req = app.request(c.method.clone(), &c.path, None);
             if let Some(token) = w.token(*caller, owner, other) {
                 req = req.bearer_auth(token);
@@ -415,6 +444,13 @@ async fn every_operation_answers_each_caller_as_the_matrix_says() {
                     "{op} as {caller:?}: expected {want}, got {got}: {body}"
                 ));
                 continue;
+            }
+            if got >= 400 {
+                assert_eq!(
+                    probe(&app, &c, owner).await,
+                    before,
+                    "{op} as {caller:?}: a refused call changed the resource"
+                );
             }
             if got == 404 || got == 403 {
                 // A refusal shows nothing of the resource: only the problem fields.
@@ -435,6 +471,13 @@ async fn every_operation_answers_each_caller_as_the_matrix_says() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// The owner's view of what a call could change: its status and body (nothing for reads).
+async fn probe(app: &TestApp, c: &Call, owner: &TestUser) -> Option<(u16, Value)> {
+    let path = c.probe.as_ref().filter(|_| c.method != Method::GET)?;
+    let res = app.get(path, &owner.token).await;
+    Some((res.status().as_u16(), res.json().await.unwrap()))
 }
 
 fn path_matches(template: &str, path: &str) -> bool {

@@ -383,3 +383,62 @@ fn check_bounded(doc: &Value, schema: &Value, at: &str, out: &mut Vec<String>) {
         check_bounded(doc, prop, &format!("{at}.{name}"), out);
     }
 }
+
+#[tokio::test]
+async fn a_precondition_header_sent_twice_is_400() {
+    let app = TestApp::spawn().await;
+    let ada = app.register("ada").await;
+    let res = app
+        .request(Method::PATCH, "/v1/me", Some(&ada.token))
+        .header("If-Match", "*")
+        .header("If-Match", "\"7\"")
+        .json(&json!({"bio": "changed"}))
+        .send()
+        .await
+        .unwrap();
+    let body = problem(res, StatusCode::BAD_REQUEST).await;
+    assert_eq!(body["code"], "invalid_if_match");
+    let res = app
+        .request(Method::POST, "/v1/orders", Some(&ada.token))
+        .header("Idempotency-Key", "a")
+        .header("Idempotency-Key", "b")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    problem(res, StatusCode::BAD_REQUEST).await;
+}
+
+#[tokio::test]
+async fn ids_are_taken_in_their_hyphenated_form_only() {
+    let app = TestApp::spawn().await;
+    let client = app.register("client").await;
+    let creative = app.register("creative").await;
+    let order = app.place_order(&client, &creative).await;
+    let id: uuid::Uuid = order["id"].as_str().unwrap().parse().unwrap();
+    let simple = id.simple().to_string();
+    let braced = id.braced().to_string();
+    for other_form in [&simple, &braced] {
+        let res = app
+            .get(&format!("/v1/orders/{other_form}"), &client.token)
+            .await;
+        problem(res, StatusCode::BAD_REQUEST).await;
+    }
+    assert_eq!(
+        app.get(&format!("/v1/orders/{id}"), &client.token)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let res = app
+        .post(
+            "/v1/orders",
+            Some(&client.token),
+            &json!({"creative_id": creative.id.simple().to_string(), "title": "Logo",
+                    "requirements": "A fox.", "price": {"amount": 100, "currency": "EUR"},
+                    "due_at": (chrono::Utc::now() + chrono::Duration::days(3)).to_rfc3339()}),
+        )
+        .await;
+    let body = problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(body["errors"][0]["field"], "creative_id");
+}

@@ -98,6 +98,18 @@ async fn every_response_carries_the_security_headers() {
         assert_eq!(h["referrer-policy"], "no-referrer", "{name}");
         assert_eq!(h["cache-control"], "no-store", "{name}");
     }
+    // The documentation pages are static and public: cacheable, but not sniffable either.
+    let docs = app
+        .client
+        .get(app.url("/swagger-ui/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(docs.headers()["x-content-type-options"], "nosniff");
+    assert!(docs
+        .headers()
+        .get("cache-control")
+        .is_none_or(|v| v != "no-store"));
 }
 
 #[tokio::test]
@@ -144,4 +156,32 @@ async fn list_limits_are_capped_at_100() {
         .await
         .unwrap();
     assert!(page["data"].is_array());
+}
+
+#[tokio::test]
+async fn a_json_body_trickled_slower_than_its_deadline_is_408() {
+    let app = TestApp::spawn_with(|s| s.request_body_timeout = Duration::from_millis(500)).await;
+    let address = app.address.trim_start_matches("http://").to_string();
+    let answer = tokio::task::spawn_blocking(move || {
+        let mut socket = std::net::TcpStream::connect(address).unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        socket
+            .write_all(
+                b"POST /v1/auth/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+                  Content-Length: 100\r\n\r\n{\"email\": ",
+            )
+            .unwrap();
+        let mut answer = vec![0u8; 1024];
+        let n = socket.read(&mut answer).unwrap_or(0);
+        String::from_utf8_lossy(&answer[..n]).to_string()
+    })
+    .await
+    .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 408"), "answer: {answer}");
+    assert!(
+        answer.contains("application/problem+json"),
+        "answer: {answer}"
+    );
 }

@@ -2,13 +2,14 @@
 per operation of the document. Fails if an operation never answered 2xx, or if any request was
 throttled (429): a run whose limits bit midway did not test what it claims.
 
-Usage: coverage.py OPENAPI.json SERVER_LOG"""
+Usage: coverage.py OPENAPI.json SERVER_LOG [SKIP_BYTES]   (SKIP_BYTES: the log written before the fuzz)"""
 
 import json
 import sys
 from collections import Counter
 
 doc_path, log_path = sys.argv[1], sys.argv[2]
+skip = int(sys.argv[3]) if len(sys.argv) > 3 else 0
 with open(doc_path) as f:
     doc = json.load(f)
 operations = {
@@ -18,7 +19,8 @@ operations = {
 }
 
 ok, total, throttled = Counter(), Counter(), 0
-with open(log_path) as f:
+with open(log_path, "rb") as f:
+    f.seek(skip)
     for line in f:
         try:
             event = json.loads(line)
