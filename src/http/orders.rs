@@ -94,7 +94,8 @@ pub struct UpdateOrderRequest {
     #[schema(schema_with = schemas::requirements_or_null)]
     requirements: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<DateTime<Utc>>)]
+    /// A new deadline; it cannot be cleared, so `null` is refused.
+    #[schema(value_type = DateTime<Utc>, required = false)]
     due_at: Option<Option<DateTime<Utc>>>,
 }
 

@@ -442,3 +442,23 @@ async fn ids_are_taken_in_their_hyphenated_form_only() {
     let body = problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
     assert_eq!(body["errors"][0]["field"], "creative_id");
 }
+
+#[tokio::test]
+async fn a_deadline_cannot_be_cleared_and_the_document_says_so() {
+    let doc = docs::openapi();
+    let due_at = &doc["components"]["schemas"]["UpdateOrderRequest"]["properties"]["due_at"];
+    assert_eq!(due_at["type"], "string", "due_at must not be nullable");
+    let app = TestApp::spawn().await;
+    let client = app.register("client").await;
+    let creative = app.register("creative").await;
+    let order = app.place_order(&client, &creative).await;
+    let res = app
+        .patch(
+            &format!("/v1/orders/{}", order["id"].as_str().unwrap()),
+            &client.token,
+            &json!({"due_at": null}),
+        )
+        .await;
+    let body = problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(body["errors"][0]["field"], "due_at");
+}
