@@ -44,6 +44,7 @@ pub async fn run_once(pool: &DbPool, timings: &OrderTimings) -> anyhow::Result<u
         }
     }
     orders::delete_expired_keys(&mut conn).await?;
+    db::outbox::purge_expired_reset_tokens(&mut conn).await?;
     Ok(moved)
 }
 

@@ -7,11 +7,11 @@ use chrono::{DateTime, Utc};
 use diesel::dsl::{count_star, now};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use serde_json::json;
 use uuid::Uuid;
 
-use super::outbox::{self, NewEvent};
+use super::outbox;
 use super::schema::{cancellation_requests, idempotency_keys, order_transitions, orders, users};
+use crate::domain::events::{self, Event};
 use crate::domain::order::{ActorRole, Effect, OrderFacts, OrderStatus};
 
 #[derive(Clone, Debug, Queryable, Selectable)]
@@ -96,18 +96,17 @@ pub async fn place(conn: &mut AsyncPgConnection, order: NewOrder) -> QueryResult
     .await?;
     outbox::insert(
         conn,
-        NewEvent::new(
-            "order.placed",
-            "order",
-            row.id,
-            vec![row.creative_id],
-            json!({
-                "order_id": row.id, "title": row.title, "client_id": row.client_id,
-                "creative_id": row.creative_id,
-                "price": {"amount": row.price_amount, "currency": row.price_currency},
-                "due_at": row.due_at,
-            }),
-        ),
+        &Event::OrderPlaced(events::OrderPlaced {
+            order_id: row.id,
+            title: row.title.clone(),
+            client_id: row.client_id,
+            creative_id: row.creative_id,
+            price: events::EventPrice {
+                amount: row.price_amount,
+                currency: row.price_currency.clone(),
+            },
+            due_at: row.due_at,
+        }),
     )
     .await?;
     Ok(row)
@@ -325,13 +324,11 @@ pub async fn edit(
     if let Some(row) = updated {
         outbox::insert(
             conn,
-            NewEvent::new(
-                "order.updated",
-                "order",
-                row.id,
-                vec![row.creative_id],
-                json!({"order_id": row.id, "version": row.version}),
-            ),
+            &Event::OrderUpdated(events::OrderUpdated {
+                order_id: row.id,
+                creative_id: row.creative_id,
+                version: row.version,
+            }),
         )
         .await?;
         return Ok(EditOutcome::Updated(Box::new(row)));
@@ -436,29 +433,30 @@ pub async fn apply_transition(
         for (request_id, requested_by) in closed {
             outbox::insert(
                 conn,
-                NewEvent::new(
-                    "order.cancellation_rejected",
-                    "order",
-                    row.id,
-                    vec![requested_by],
-                    json!({"order_id": row.id, "request_id": request_id, "reason": "order_moved", "status": w.to}),
-                ),
+                &Event::CancellationRejected(events::CancellationRejected {
+                    order_id: row.id,
+                    request_id,
+                    requested_by,
+                    reason: events::RejectionReason::OrderMoved,
+                    order_status: w.to,
+                }),
             )
             .await?;
         }
     }
     outbox::insert(
         conn,
-        NewEvent::new(
-            "order.status_changed",
-            "order",
-            row.id,
-            vec![row.client_id, row.creative_id],
-            json!({
-                "order_id": row.id, "from": w.from, "to": w.to, "actor_id": w.actor_id,
-                "actor_role": w.actor_role, "note": w.note, "version": row.version,
-            }),
-        ),
+        &Event::OrderStatusChanged(events::OrderStatusChanged {
+            order_id: row.id,
+            client_id: row.client_id,
+            creative_id: row.creative_id,
+            from: w.from,
+            to: w.to,
+            actor_id: w.actor_id,
+            actor_role: w.actor_role,
+            note: w.note.map(String::from),
+            version: row.version,
+        }),
     )
     .await?;
     Ok(Some(row))

@@ -1,45 +1,50 @@
-//! The transactional outbox: events written in the same transaction as the change they report.
+//! The transactional outbox: events written in the same transaction as the change they report. The
+//! only way in is a typed [`Event`], so every row has a known name and payload shape.
 
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::schema::outbox_events;
+use crate::domain::events::Event;
 
 #[derive(Insertable)]
 #[diesel(table_name = outbox_events)]
-pub struct NewEvent<'a> {
-    pub id: Uuid,
-    pub event_type: &'a str,
-    pub aggregate_type: &'a str,
-    pub aggregate_id: Uuid,
-    pub recipients: Vec<Uuid>,
-    pub payload: serde_json::Value,
+struct NewRow<'a> {
+    id: Uuid,
+    event_type: &'a str,
+    aggregate_type: &'a str,
+    aggregate_id: Uuid,
+    recipients: Vec<Uuid>,
+    payload: serde_json::Value,
 }
 
-impl<'a> NewEvent<'a> {
-    pub fn new(
-        event_type: &'a str,
-        aggregate_type: &'a str,
-        aggregate_id: Uuid,
-        recipients: Vec<Uuid>,
-        payload: serde_json::Value,
-    ) -> Self {
-        NewEvent {
-            id: Uuid::now_v7(),
-            event_type,
-            aggregate_type,
-            aggregate_id,
-            recipients,
-            payload,
-        }
-    }
-}
-
-pub async fn insert(conn: &mut AsyncPgConnection, event: NewEvent<'_>) -> QueryResult<()> {
+/// Records `event`; run it inside the transaction of the change it reports.
+pub async fn insert(conn: &mut AsyncPgConnection, event: &Event) -> QueryResult<()> {
+    let aggregate = event.aggregate();
+    let row = NewRow {
+        id: Uuid::now_v7(),
+        event_type: event.name(),
+        aggregate_type: aggregate.kind(),
+        aggregate_id: aggregate.id(),
+        recipients: event.recipients(),
+        payload: event.data(),
+    };
     diesel::insert_into(outbox_events::table)
-        .values(&event)
+        .values(&row)
         .execute(conn)
         .await
         .map(|_| ())
+}
+
+/// Removes reset tokens from password-reset events whose token has expired, delivered or not: past
+/// its expiry the plaintext is of use to nobody but someone reading the database.
+pub async fn purge_expired_reset_tokens(conn: &mut AsyncPgConnection) -> QueryResult<usize> {
+    diesel::sql_query(
+        "UPDATE outbox_events SET payload = payload - 'token' \
+         WHERE event_type = 'user.password_reset_requested' AND payload ? 'token' \
+         AND (payload->>'expires_at')::timestamptz < now()",
+    )
+    .execute(conn)
+    .await
 }

@@ -2,6 +2,7 @@
 //! No I/O and no framework types here.
 
 pub mod account;
+pub mod events;
 pub mod ids;
 pub mod money;
 pub mod order;

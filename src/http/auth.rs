@@ -4,7 +4,6 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Utc;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
@@ -17,8 +16,9 @@ use super::schemas;
 use super::state::AppState;
 use crate::auth::{password, secret};
 use crate::config::Environment;
-use crate::db::{self, outbox::NewEvent, users};
+use crate::db::{self, users};
 use crate::domain::account::{DisplayName, Email, NewPassword};
+use crate::domain::events::{Event, PasswordResetRequested};
 use crate::domain::ids::UserId;
 
 #[derive(OpenApi)]
@@ -394,13 +394,12 @@ async fn request_password_reset(
         .await?;
         db::outbox::insert(
             conn,
-            NewEvent::new(
-                "user.password_reset_requested",
-                "user",
-                user.id,
-                vec![user.id],
-                json!({"email": user.email, "token": token, "expires_at": expires_at}),
-            ),
+            &Event::PasswordResetRequested(PasswordResetRequested {
+                user_id: user.id,
+                email: user.email.clone(),
+                token: token.clone(),
+                expires_at,
+            }),
         )
         .await?;
         Ok(())

@@ -6,7 +6,6 @@ use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
@@ -21,6 +20,7 @@ use super::state::AppState;
 use super::transitions::refusal;
 use crate::config::to_chrono;
 use crate::db::{self, orders, outbox};
+use crate::domain::events::{self, Event};
 use crate::domain::order::{self as machine, ActorRole, Effect, OrderStatus};
 use crate::domain::text;
 
@@ -181,14 +181,14 @@ async fn create_cancellation_request(
             .await?;
             outbox::insert(
                 conn,
-                outbox::NewEvent::new(
-                    "order.cancellation_requested",
-                    "order",
-                    id,
-                    vec![other],
-                    json!({"order_id": id, "request_id": row.id, "requested_by": row.requested_by,
-                           "reason": row.reason, "auto_accept_at": row.auto_accept_at}),
-                ),
+                &Event::CancellationRequested(events::CancellationRequested {
+                    order_id: id,
+                    request_id: row.id,
+                    requested_by: row.requested_by,
+                    recipient_id: other,
+                    reason: row.reason.clone(),
+                    auto_accept_at: row.auto_accept_at,
+                }),
             )
             .await?;
             Ok(row)
@@ -319,13 +319,13 @@ async fn respond_to_cancellation_request(
             } else {
                 outbox::insert(
                     conn,
-                    outbox::NewEvent::new(
-                        "order.cancellation_rejected",
-                        "order",
-                        id,
-                        vec![request.requested_by],
-                        json!({"order_id": id, "request_id": request.id}),
-                    ),
+                    &Event::CancellationRejected(events::CancellationRejected {
+                        order_id: id,
+                        request_id: request.id,
+                        requested_by: request.requested_by,
+                        reason: events::RejectionReason::Rejected,
+                        order_status: current.status,
+                    }),
                 )
                 .await?;
             }

@@ -7,6 +7,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use super::error::{FieldError, ProblemDetails, PROBLEM_JSON};
+use crate::domain::events;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -21,7 +22,12 @@ with a stable `code`; writes take `If-Match: \"<version>\"` and responses carry 
         version = "1.0.0",
     ),
     components(
-        schemas(ProblemDetails, FieldError),
+        schemas(
+            ProblemDetails, FieldError,
+            events::OrderPlaced, events::OrderUpdated, events::OrderStatusChanged,
+            events::CancellationRequested, events::CancellationRejected, events::RejectionReason,
+            events::PasswordResetRequested, events::EventPrice
+        ),
         responses(
             BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PreconditionFailed,
             PayloadTooLarge, RequestTimeout, UnsupportedMediaType, ValidationFailed, RateLimited, ServiceUnavailable

@@ -19,6 +19,7 @@ pub fn finish(doc: &mut Value) {
         body_limits(op);
     });
     custom_or_service_order(doc);
+    event_envelope(doc);
     transition_notes(doc);
     add_links(doc);
 }
@@ -204,6 +205,52 @@ fn strip_null(schema: &Value) -> Value {
         }
     }
     s
+}
+
+/// The envelope every event travels in (outbox, email data, webhooks, live stream), with `data`
+/// named per event type; the payload schemas come from `domain::events`.
+fn event_envelope(doc: &mut Value) {
+    use crate::domain::events::Event;
+    let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    let payloads = [
+        "OrderPlaced",
+        "OrderUpdated",
+        "OrderStatusChanged",
+        "CancellationRequested",
+        "CancellationRejected",
+        "PasswordResetRequested",
+    ];
+    let variants: Vec<Value> = Event::NAMES
+        .iter()
+        .zip(payloads)
+        .map(|(name, payload)| {
+            json!({"type": "object", "required": ["type", "data"], "properties": {
+                "type": {"const": name},
+                "data": {"$ref": format!("#/components/schemas/{payload}")},
+            }})
+        })
+        .collect();
+    schemas.insert(
+        "Event".into(),
+        json!({
+            "description": "What happened, as email, webhooks and the live stream publish it. \
+                Receivers de-duplicate on `id`; delivery is at least once.",
+            "type": "object",
+            "required": ["id", "type", "created_at", "data"],
+            "properties": {
+                "id": {"type": "string", "format": "uuid"},
+                "type": {"type": "string", "enum": Event::NAMES},
+                "created_at": {"type": "string", "format": "date-time"},
+                "data": {"type": "object"},
+            },
+            "oneOf": variants,
+        }),
+    );
 }
 
 /// Declining and disputing need a reason: the document says so with `if`/`then`, from the rule the

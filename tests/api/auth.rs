@@ -486,3 +486,35 @@ async fn password_reset_requests_are_rate_limited_apart_from_logins() {
         .await;
     assert_eq!(res.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn an_expired_reset_token_leaves_no_plaintext_in_the_outbox() {
+    let app = TestApp::spawn().await;
+    let ada = app.register("ada").await;
+    let res = app
+        .post(
+            "/v1/auth/password-reset",
+            None,
+            &json!({"email": ada.email}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    assert!(reset_token_for(&app, ada.id).await.is_some());
+    createspace::jobs::run_once(&app.pool, &crate::helpers::test_settings().orders)
+        .await
+        .unwrap();
+    assert!(
+        reset_token_for(&app, ada.id).await.is_some(),
+        "a live token is purged too early"
+    );
+    app.sql(&format!(
+        "UPDATE outbox_events SET payload = jsonb_set(payload, '{{expires_at}}', '\"2000-01-01T00:00:00Z\"') \
+         WHERE aggregate_id = '{}'",
+        ada.id
+    ))
+    .await;
+    createspace::jobs::run_once(&app.pool, &crate::helpers::test_settings().orders)
+        .await
+        .unwrap();
+    assert_eq!(reset_token_for(&app, ada.id).await, None);
+}

@@ -462,3 +462,18 @@ async fn a_deadline_cannot_be_cleared_and_the_document_says_so() {
     let body = problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
     assert_eq!(body["errors"][0]["field"], "due_at");
 }
+
+#[test]
+fn every_event_is_documented_with_its_payload() {
+    let doc = docs::openapi();
+    let event = &doc["components"]["schemas"]["Event"];
+    let names = event["properties"]["type"]["enum"].as_array().unwrap();
+    assert_eq!(names.len(), createspace::domain::events::Event::NAMES.len());
+    for variant in event["oneOf"].as_array().unwrap() {
+        let target = variant["properties"]["data"]["$ref"].as_str().unwrap();
+        assert!(
+            doc.pointer(target.trim_start_matches('#')).is_some(),
+            "{target} is not in the document"
+        );
+    }
+}

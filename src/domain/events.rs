@@ -1,0 +1,226 @@
+//! Domain events: what happened, in the words email, webhooks and the live stream will publish. Each
+//! has a stable name (`resource.verb_in_past_tense`) and one payload type, documented in the OpenAPI
+//! components; an outbox row is written only from an [`Event`], in the transaction of the change.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::order::{ActorRole, OrderStatus};
+
+/// A price as events carry it: integer minor units and an ISO 4217 code.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct EventPrice {
+    pub amount: i64,
+    pub currency: String,
+}
+
+/// `order.placed`: a client placed an order; its creative should hear of it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct OrderPlaced {
+    pub order_id: Uuid,
+    pub title: String,
+    pub client_id: Uuid,
+    pub creative_id: Uuid,
+    pub price: EventPrice,
+    pub due_at: DateTime<Utc>,
+}
+
+/// `order.updated`: the client changed a new order's requirements or deadline.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct OrderUpdated {
+    pub order_id: Uuid,
+    pub creative_id: Uuid,
+    pub version: i64,
+}
+
+/// `order.status_changed`: an order moved; both parties hear of it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct OrderStatusChanged {
+    pub order_id: Uuid,
+    pub client_id: Uuid,
+    pub creative_id: Uuid,
+    pub from: OrderStatus,
+    pub to: OrderStatus,
+    /// Null when the system moved the order.
+    pub actor_id: Option<Uuid>,
+    pub actor_role: ActorRole,
+    pub note: Option<String>,
+    pub version: i64,
+}
+
+/// `order.cancellation_requested`: one party asked to cancel; the other should answer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CancellationRequested {
+    pub order_id: Uuid,
+    pub request_id: Uuid,
+    pub requested_by: Uuid,
+    /// The party who should answer.
+    pub recipient_id: Uuid,
+    pub reason: String,
+    pub auto_accept_at: DateTime<Utc>,
+}
+
+/// Why a cancellation request was closed without cancelling the order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectionReason {
+    /// The other party said no.
+    Rejected,
+    /// The order moved on (delivered, completed, disputed, …) before anyone answered.
+    OrderMoved,
+}
+
+/// `order.cancellation_rejected`: the requester learns their request is closed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CancellationRejected {
+    pub order_id: Uuid,
+    pub request_id: Uuid,
+    pub requested_by: Uuid,
+    pub reason: RejectionReason,
+    /// The order's status once the request closed.
+    pub order_status: OrderStatus,
+}
+
+/// `user.password_reset_requested`: carries the reset token to the email that delivers it. The
+/// token's plaintext exists only here; the deliverer purges it once sent, and a sweep purges it
+/// once expired.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PasswordResetRequested {
+    pub user_id: Uuid,
+    pub email: String,
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Every event the service emits.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    OrderPlaced(OrderPlaced),
+    OrderUpdated(OrderUpdated),
+    OrderStatusChanged(OrderStatusChanged),
+    CancellationRequested(CancellationRequested),
+    CancellationRejected(CancellationRejected),
+    PasswordResetRequested(PasswordResetRequested),
+}
+
+/// The resource an event is about, for routing and ordering.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Aggregate {
+    Order(Uuid),
+    User(Uuid),
+}
+
+impl Aggregate {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Aggregate::Order(_) => "order",
+            Aggregate::User(_) => "user",
+        }
+    }
+
+    pub fn id(&self) -> Uuid {
+        match self {
+            Aggregate::Order(id) | Aggregate::User(id) => *id,
+        }
+    }
+}
+
+impl Event {
+    /// Every event name, in the order of [`Event`]'s variants.
+    pub const NAMES: [&'static str; 6] = [
+        "order.placed",
+        "order.updated",
+        "order.status_changed",
+        "order.cancellation_requested",
+        "order.cancellation_rejected",
+        "user.password_reset_requested",
+    ];
+
+    /// The stable name clients switch on.
+    pub fn name(&self) -> &'static str {
+        Self::NAMES[match self {
+            Event::OrderPlaced(_) => 0,
+            Event::OrderUpdated(_) => 1,
+            Event::OrderStatusChanged(_) => 2,
+            Event::CancellationRequested(_) => 3,
+            Event::CancellationRejected(_) => 4,
+            Event::PasswordResetRequested(_) => 5,
+        }]
+    }
+
+    pub fn aggregate(&self) -> Aggregate {
+        match self {
+            Event::OrderPlaced(e) => Aggregate::Order(e.order_id),
+            Event::OrderUpdated(e) => Aggregate::Order(e.order_id),
+            Event::OrderStatusChanged(e) => Aggregate::Order(e.order_id),
+            Event::CancellationRequested(e) => Aggregate::Order(e.order_id),
+            Event::CancellationRejected(e) => Aggregate::Order(e.order_id),
+            Event::PasswordResetRequested(e) => Aggregate::User(e.user_id),
+        }
+    }
+
+    /// Who should hear of it.
+    pub fn recipients(&self) -> Vec<Uuid> {
+        match self {
+            Event::OrderPlaced(e) => vec![e.creative_id],
+            Event::OrderUpdated(e) => vec![e.creative_id],
+            Event::OrderStatusChanged(e) => vec![e.client_id, e.creative_id],
+            Event::CancellationRequested(e) => vec![e.recipient_id],
+            Event::CancellationRejected(e) => vec![e.requested_by],
+            Event::PasswordResetRequested(e) => vec![e.user_id],
+        }
+    }
+
+    /// The `data` of the envelope.
+    pub fn data(&self) -> serde_json::Value {
+        let value = match self {
+            Event::OrderPlaced(e) => serde_json::to_value(e),
+            Event::OrderUpdated(e) => serde_json::to_value(e),
+            Event::OrderStatusChanged(e) => serde_json::to_value(e),
+            Event::CancellationRequested(e) => serde_json::to_value(e),
+            Event::CancellationRejected(e) => serde_json::to_value(e),
+            Event::PasswordResetRequested(e) => serde_json::to_value(e),
+        };
+        // Plain structs of strings, numbers and ids always serialise.
+        value.unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_resource_dot_past_tense_and_unique() {
+        let mut names = Event::NAMES.to_vec();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), Event::NAMES.len());
+        for name in Event::NAMES {
+            let (resource, verb) = name.split_once('.').unwrap();
+            assert!(!resource.is_empty() && verb.ends_with("ed"), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_status_change_reaches_both_parties() {
+        let (order, client, creative) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let e = Event::OrderStatusChanged(OrderStatusChanged {
+            order_id: order,
+            client_id: client,
+            creative_id: creative,
+            from: OrderStatus::New,
+            to: OrderStatus::InProgress,
+            actor_id: Some(creative),
+            actor_role: ActorRole::Creative,
+            note: None,
+            version: 2,
+        });
+        assert_eq!(e.name(), "order.status_changed");
+        assert_eq!(e.aggregate(), Aggregate::Order(order));
+        assert_eq!(e.recipients(), vec![client, creative]);
+        assert_eq!(e.data()["to"], "in_progress");
+    }
+}
