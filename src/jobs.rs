@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
+use crate::app::moves;
 use crate::config::OrderTimings;
 use crate::db::{self, orders, DbPool};
 use crate::domain::order::{self as machine, ActorRole, Clock, Effect, OrderStatus};
@@ -37,7 +38,7 @@ pub async fn run_once(pool: &DbPool, timings: &OrderTimings) -> anyhow::Result<u
         }
     }
     loop {
-        let (n, seen) = accept_due_cancellations(&mut conn).await?;
+        let (n, seen) = accept_due_cancellations(&mut conn, timings).await?;
         moved += n;
         if seen < BATCH as usize {
             break;
@@ -73,21 +74,15 @@ async fn complete_due(
                 {
                     continue;
                 }
-                let moved = orders::apply_transition(
-                    conn,
-                    orders::TransitionWrite {
-                        order_id: order.id,
-                        from: OrderStatus::Delivered,
-                        expected_version: order.version,
-                        to: OrderStatus::Completed,
-                        effect: Effect::None,
-                        actor_id: None,
-                        actor_role: ActorRole::System,
-                        note: Some(&note),
-                        auto_complete_at: None,
-                    },
-                )
-                .await?;
+                let m = moves::Move {
+                    order: &order,
+                    to: OrderStatus::Completed,
+                    effect: Effect::None,
+                    actor_id: None,
+                    actor_role: ActorRole::System,
+                    note: Some(&note),
+                };
+                let moved = moves::write(conn, m, timings.auto_complete_after).await?;
                 done += usize::from(moved.is_some());
             }
             Ok(done)
@@ -100,7 +95,10 @@ async fn complete_due(
 }
 
 /// Returns (orders cancelled, orders looked at).
-async fn accept_due_cancellations(conn: &mut AsyncPgConnection) -> anyhow::Result<(usize, usize)> {
+async fn accept_due_cancellations(
+    conn: &mut AsyncPgConnection,
+    timings: &OrderTimings,
+) -> anyhow::Result<(usize, usize)> {
     let result = conn
         .transaction::<_, diesel::result::Error, _>(async |conn| {
             let due = orders::lock_orders_with_due_cancellations(conn, BATCH).await?;
@@ -122,22 +120,17 @@ async fn accept_due_cancellations(conn: &mut AsyncPgConnection) -> anyhow::Resul
                 );
                 // We hold the order's lock, so its version cannot have moved: a miss is a bug, and
                 // rolling back keeps the request pending rather than accepted on an open order.
-                orders::apply_transition(
-                    conn,
-                    orders::TransitionWrite {
-                        order_id: order.id,
-                        from: order.status(),
-                        expected_version: order.version,
-                        to: OrderStatus::Cancelled,
-                        effect: Effect::None,
-                        actor_id: None,
-                        actor_role: ActorRole::System,
-                        note: Some(&note),
-                        auto_complete_at: None,
-                    },
-                )
-                .await?
-                .ok_or(diesel::result::Error::RollbackTransaction)?;
+                let m = moves::Move {
+                    order: &order,
+                    to: OrderStatus::Cancelled,
+                    effect: Effect::None,
+                    actor_id: None,
+                    actor_role: ActorRole::System,
+                    note: Some(&note),
+                };
+                moves::write(conn, m, timings.auto_complete_after)
+                    .await?
+                    .ok_or(diesel::result::Error::RollbackTransaction)?;
                 cancelled += 1;
             }
             Ok((cancelled, seen))

@@ -369,13 +369,20 @@ struct StatusChange {
     auto_complete_at: Option<DateTime<Utc>>,
 }
 
+/// A cancellation request closed because the order left the states it applies to.
+pub struct ClosedRequest {
+    pub id: Uuid,
+    pub requested_by: Uuid,
+}
+
 /// Moves an order in one statement guarded by its expected status and version, appends the
-/// history row and the `order.status_changed` event. `None` when the guard failed (somebody else
-/// moved the order first). Run it inside the caller's transaction.
+/// history row and closes a pending cancellation request the move makes moot. `None` when the
+/// guard failed (somebody else moved the order first). Run it inside the caller's transaction; the
+/// events are the caller's to write (`app::moves`).
 pub async fn apply_transition(
     conn: &mut AsyncPgConnection,
     w: TransitionWrite<'_>,
-) -> QueryResult<Option<OrderRow>> {
+) -> QueryResult<Option<(OrderRow, Vec<ClosedRequest>)>> {
     let at = Utc::now();
     let change = StatusChange {
         status: w.to.as_str(),
@@ -412,10 +419,10 @@ pub async fn apply_transition(
         w.note,
     )
     .await?;
+    let mut closed = Vec::new();
     if !matches!(w.to, OrderStatus::InProgress | OrderStatus::Delivered) {
-        // A pending cancellation request is moot once the order leaves the states it applies to;
-        // its requester hears so, as on an explicit rejection.
-        let closed: Vec<(Uuid, Uuid)> = diesel::update(
+        // A pending cancellation request is moot once the order leaves the states it applies to.
+        let rows: Vec<(Uuid, Uuid)> = diesel::update(
             cancellation_requests::table
                 .filter(cancellation_requests::order_id.eq(row.id))
                 .filter(cancellation_requests::status.eq("pending")),
@@ -430,36 +437,12 @@ pub async fn apply_transition(
         ))
         .load(conn)
         .await?;
-        for (request_id, requested_by) in closed {
-            outbox::insert(
-                conn,
-                &Event::CancellationRejected(events::CancellationRejected {
-                    order_id: row.id,
-                    request_id,
-                    requested_by,
-                    reason: events::RejectionReason::OrderMoved,
-                    order_status: w.to,
-                }),
-            )
-            .await?;
-        }
+        closed = rows
+            .into_iter()
+            .map(|(id, requested_by)| ClosedRequest { id, requested_by })
+            .collect();
     }
-    outbox::insert(
-        conn,
-        &Event::OrderStatusChanged(events::OrderStatusChanged {
-            order_id: row.id,
-            client_id: row.client_id,
-            creative_id: row.creative_id,
-            from: w.from,
-            to: w.to,
-            actor_id: w.actor_id,
-            actor_role: w.actor_role,
-            note: w.note.map(String::from),
-            version: row.version,
-        }),
-    )
-    .await?;
-    Ok(Some(row))
+    Ok(Some((row, closed)))
 }
 
 async fn insert_history(

@@ -18,6 +18,7 @@ use super::orders::{role_of, viewer, visible_order};
 use super::schemas;
 use super::state::AppState;
 use super::transitions::refusal;
+use crate::app::moves;
 use crate::config::to_chrono;
 use crate::db::{self, orders, outbox};
 use crate::domain::events::{self, Event};
@@ -273,6 +274,7 @@ async fn respond_to_cancellation_request(
                 .into(),
         });
     }
+    let auto_complete_after = state.settings.orders.auto_complete_after;
     let resolved = conn
         .transaction::<_, ApiError, _>(async |conn| {
             // The order's lock first, as on every path that touches its cancellation requests.
@@ -294,28 +296,23 @@ async fn respond_to_cancellation_request(
                 machine::check_consented_cancellation(current.status)
                     .map_err(|r| refusal(r, &current, role, OrderStatus::Cancelled, &clock))?;
                 let note = format!("Cancellation request accepted: {}", request.reason);
-                orders::apply_transition(
-                    conn,
-                    orders::TransitionWrite {
-                        order_id: id,
-                        from: current.status,
-                        expected_version: locked.version,
-                        to: OrderStatus::Cancelled,
-                        effect: Effect::None,
-                        actor_id: Some(caller.id.as_uuid()),
-                        actor_role: role,
-                        note: Some(&note),
-                        auto_complete_at: None,
-                    },
-                )
-                .await?
-                .ok_or_else(|| {
-                    ApiError::conflict(
-                        "concurrent_transition",
-                        "Order changed",
-                        "The order changed while this request ran; fetch it and try again.",
-                    )
-                })?;
+                let m = moves::Move {
+                    order: &locked,
+                    to: OrderStatus::Cancelled,
+                    effect: Effect::None,
+                    actor_id: Some(caller.id.as_uuid()),
+                    actor_role: role,
+                    note: Some(&note),
+                };
+                moves::write(conn, m, auto_complete_after)
+                    .await?
+                    .ok_or_else(|| {
+                        ApiError::conflict(
+                            "concurrent_transition",
+                            "Order changed",
+                            "The order changed while this request ran; fetch it and try again.",
+                        )
+                    })?;
             } else {
                 outbox::insert(
                     conn,

@@ -7,7 +7,8 @@ pub mod cancellations;
 pub mod dashboard;
 pub mod docs;
 mod docs_finish;
-pub mod error;
+/// The one error type, shared by every layer; its problem+json rendering lives with it.
+pub use crate::error;
 pub mod extract;
 pub mod health;
 pub mod me;

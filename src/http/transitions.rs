@@ -17,11 +17,9 @@ use super::orders::{order_ok, render_one, role_of, viewer, visible_order, OrderR
 use super::pagination;
 use super::schemas;
 use super::state::AppState;
-use crate::config::to_chrono;
+use crate::app::moves;
 use crate::db::{self, orders};
-use crate::domain::order::{
-    self as machine, ActorRole, Clock, Effect, OrderFacts, OrderStatus, Refusal,
-};
+use crate::domain::order::{self as machine, ActorRole, Clock, OrderFacts, OrderStatus, Refusal};
 use crate::domain::text;
 
 #[derive(OpenApi)]
@@ -192,25 +190,18 @@ async fn create_transition(
     let current = order.facts();
     let effect = machine::check(&current, to, role, note.as_deref(), &clock)
         .map_err(|r| refusal(r, &current, role, to, &clock))?;
-    let auto_complete_at = (effect == Effect::Delivered)
-        .then(|| clock.now + to_chrono(state.settings.orders.auto_complete_after));
+    let m = moves::Move {
+        order: &order,
+        to,
+        effect,
+        actor_id: Some(caller.id.as_uuid()),
+        actor_role: role,
+        note: note.as_deref(),
+    };
+    let auto_complete_after = state.settings.orders.auto_complete_after;
     let moved = conn
         .transaction::<_, ApiError, _>(async |conn| {
-            Ok(orders::apply_transition(
-                conn,
-                orders::TransitionWrite {
-                    order_id: id,
-                    from: current.status,
-                    expected_version: order.version,
-                    to,
-                    effect,
-                    actor_id: Some(caller.id.as_uuid()),
-                    actor_role: role,
-                    note: note.as_deref(),
-                    auto_complete_at,
-                },
-            )
-            .await?)
+            Ok(moves::write(conn, m, auto_complete_after).await?)
         })
         .await?;
     let Some(row) = moved else {

@@ -1,4 +1,4 @@
-//! The one error type of the HTTP layer and its mapping to RFC 9457 problem details. Every failure,
+//! The one error type, shared by the layers (use cases return it, handlers render it), and its mapping
 //! including the framework's own (bad JSON, unknown route, wrong method, body too large), leaves the
 //! server as `application/problem+json` through this module.
 

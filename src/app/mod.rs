@@ -1,0 +1,6 @@
+//! Use cases: one function per thing a user or the worker does. Each owns its transaction (or runs
+//! as a savepoint inside a caller's, as idempotent requests need) and writes the events of the change
+//! in it. Handlers (`http`) and the worker (`jobs`) call these; they call `domain` to decide and `db`
+//! to read and write. Nothing here knows HTTP.
+
+pub mod moves;
