@@ -4,3 +4,4 @@
 //! to read and write. Nothing here knows HTTP.
 
 pub mod moves;
+pub mod orders;

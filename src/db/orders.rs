@@ -9,9 +9,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::outbox;
 use super::schema::{cancellation_requests, idempotency_keys, order_transitions, orders, users};
-use crate::domain::events::{self, Event};
 use crate::domain::order::{ActorRole, Effect, OrderFacts, OrderStatus};
 
 #[derive(Clone, Debug, Queryable, Selectable)]
@@ -92,21 +90,6 @@ pub async fn place(conn: &mut AsyncPgConnection, order: NewOrder) -> QueryResult
         Some(row.client_id),
         ActorRole::Client,
         None,
-    )
-    .await?;
-    outbox::insert(
-        conn,
-        &Event::OrderPlaced(events::OrderPlaced {
-            order_id: row.id,
-            title: row.title.clone(),
-            client_id: row.client_id,
-            creative_id: row.creative_id,
-            price: events::EventPrice {
-                amount: row.price_amount,
-                currency: row.price_currency.clone(),
-            },
-            due_at: row.due_at,
-        }),
     )
     .await?;
     Ok(row)
@@ -322,15 +305,6 @@ pub async fn edit(
         .await
         .optional()?;
     if let Some(row) = updated {
-        outbox::insert(
-            conn,
-            &Event::OrderUpdated(events::OrderUpdated {
-                order_id: row.id,
-                creative_id: row.creative_id,
-                version: row.version,
-            }),
-        )
-        .await?;
         return Ok(EditOutcome::Updated(Box::new(row)));
     }
     let current = orders::table

@@ -30,17 +30,6 @@ impl MoneyDto {
 
     /// Parses a price, recording a field error under `field.amount` or `field.currency`.
     pub fn parse_price(&self, field: &str, errors: &mut FieldErrors) -> Option<Money> {
-        match Money::parse_price(self.amount, &self.currency) {
-            Ok(m) => Some(m),
-            Err(invalid) => {
-                let sub = if invalid.code == "unknown_currency" {
-                    "currency"
-                } else {
-                    "amount"
-                };
-                errors.check::<()>(&format!("{field}.{sub}"), Err(invalid));
-                None
-            }
-        }
+        crate::app::orders::price_field(field, self.amount, &self.currency, errors)
     }
 }

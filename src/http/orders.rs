@@ -24,9 +24,10 @@ use super::money::MoneyDto;
 use super::pagination::{self, search_text};
 use super::schemas;
 use super::state::AppState;
-use crate::db::{self, orders, services, users};
+use crate::app;
+use crate::db::{self, orders};
 use crate::domain::order::{self as machine, ActorRole, Clock, OrderStatus};
-use crate::domain::{text, Invalid};
+use app::orders::{parse_due_at, parse_requirements};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -85,6 +86,20 @@ pub struct CreateOrderRequest {
     #[schema(minimum = 0, maximum = 100)]
     #[serde(default, deserialize_with = "optional_integer")]
     revisions_included: Option<i32>,
+}
+
+impl From<&CreateOrderRequest> for app::orders::PlaceOrder {
+    fn from(body: &CreateOrderRequest) -> Self {
+        app::orders::PlaceOrder {
+            service_id: body.service_id,
+            creative_id: body.creative_id,
+            title: body.title.clone(),
+            requirements: body.requirements.clone(),
+            price: body.price.as_ref().map(|p| (p.amount, p.currency.clone())),
+            due_at: body.due_at,
+            revisions_included: body.revisions_included,
+        }
+    }
 }
 
 #[derive(Deserialize, Validate, ToSchema)]
@@ -241,152 +256,6 @@ pub fn order_ok(status: StatusCode, order: &OrderResponse) -> HttpResponse {
         .json(order)
 }
 
-fn parse_requirements(raw: &str) -> Result<String, Invalid> {
-    text::REQUIREMENTS.parse(raw)
-}
-
-fn parse_due_at(due: DateTime<Utc>, now: DateTime<Utc>) -> Result<DateTime<Utc>, Invalid> {
-    if due <= now {
-        return Err(Invalid::new("not_in_future", "must be in the future"));
-    }
-    if due > now + chrono::Duration::days(3 * 365) {
-        return Err(Invalid::new("too_far", "must be within three years"));
-    }
-    Ok(due)
-}
-
-/// Turns a request into the row to insert: from a service's snapshot or from the custom fields.
-async fn new_order(
-    conn: &mut AsyncPgConnection,
-    body: &CreateOrderRequest,
-    client: Uuid,
-) -> Result<orders::NewOrder, ApiError> {
-    let now = Utc::now();
-    let mut errors = FieldErrors::new();
-    let requirements = errors.check("requirements", parse_requirements(&body.requirements));
-    let order = if let Some(service_id) = body.service_id {
-        for (field, present) in [
-            ("creative_id", body.creative_id.is_some()),
-            ("title", body.title.is_some()),
-            ("price", body.price.is_some()),
-            ("due_at", body.due_at.is_some()),
-            ("revisions_included", body.revisions_included.is_some()),
-        ] {
-            if present {
-                errors.push(FieldError::new(
-                    field,
-                    "not_allowed",
-                    "comes from the service; leave it out when ordering a service",
-                ));
-            }
-        }
-        let service = services::find(conn, service_id)
-            .await?
-            .filter(|s| s.archived_at.is_none());
-        match service {
-            None => {
-                errors.push(FieldError::new(
-                    "service_id",
-                    "unknown_service",
-                    "no active service has this id",
-                ));
-                None
-            }
-            Some(s) => {
-                if s.creative_id == client {
-                    errors.push(FieldError::new(
-                        "service_id",
-                        "self_order",
-                        "you cannot order your own service",
-                    ));
-                }
-                Some(orders::NewOrder {
-                    id: Uuid::now_v7(),
-                    client_id: client,
-                    creative_id: s.creative_id,
-                    service_id: Some(s.id),
-                    title: s.title,
-                    requirements: String::new(),
-                    price_amount: s.price_amount,
-                    price_currency: s.price_currency,
-                    due_at: now + chrono::Duration::days(i64::from(s.delivery_days)),
-                    revisions_included: s.revisions_included,
-                    status: OrderStatus::New.as_str(),
-                })
-            }
-        }
-    } else {
-        let required = |field: &str, present: bool, errors: &mut FieldErrors| {
-            if !present {
-                errors.push(FieldError::new(
-                    field,
-                    "required",
-                    "is required for a custom order (or give service_id)",
-                ));
-            }
-        };
-        required("creative_id", body.creative_id.is_some(), &mut errors);
-        required("title", body.title.is_some(), &mut errors);
-        required("price", body.price.is_some(), &mut errors);
-        required("due_at", body.due_at.is_some(), &mut errors);
-        let title = body
-            .title
-            .as_deref()
-            .and_then(|t| errors.check("title", text::title(t)));
-        let price = body
-            .price
-            .as_ref()
-            .and_then(|p| p.parse_price("price", &mut errors));
-        let due_at = body
-            .due_at
-            .and_then(|d| errors.check("due_at", parse_due_at(d, now)));
-        let creative = match body.creative_id {
-            Some(id) if id == client => {
-                errors.push(FieldError::new(
-                    "creative_id",
-                    "self_order",
-                    "you cannot order from yourself",
-                ));
-                None
-            }
-            Some(id) => match users::find_active(conn, id).await? {
-                Some(_) => Some(id),
-                None => {
-                    errors.push(FieldError::new(
-                        "creative_id",
-                        "unknown_user",
-                        "no active account has this id",
-                    ));
-                    None
-                }
-            },
-            None => None,
-        };
-        match (creative, title, price, due_at) {
-            (Some(creative), Some(title), Some(price), Some(due_at)) => Some(orders::NewOrder {
-                id: Uuid::now_v7(),
-                client_id: client,
-                creative_id: creative,
-                service_id: None,
-                title,
-                requirements: String::new(),
-                price_amount: price.amount(),
-                price_currency: price.currency().code().to_string(),
-                due_at,
-                revisions_included: body.revisions_included.unwrap_or(0),
-                status: OrderStatus::New.as_str(),
-            }),
-            _ => None,
-        }
-    };
-    errors.into_result()?;
-    let (Some(mut order), Some(requirements)) = (order, requirements) else {
-        unreachable!("validated above")
-    };
-    order.requirements = requirements;
-    Ok(order)
-}
-
 /// What an idempotent request hashes: the route and the body, so one key cannot be replayed
 /// against another request.
 fn request_hash(route: &str, body: &impl Serialize) -> Vec<u8> {
@@ -515,11 +384,11 @@ async fn place(
     body: &CreateOrderRequest,
     key: Option<&str>,
 ) -> Result<HttpResponse, ApiError> {
-    let new = new_order(conn, body, caller.id.as_uuid()).await?;
+    let input = app::orders::PlaceOrder::from(body);
     let clock = state.clock();
     let response = conn
         .transaction::<_, ApiError, _>(async |conn| {
-            let row = orders::place(conn, new).await?;
+            let row = app::orders::place(conn, caller.id.as_uuid(), &input).await?;
             let response = render_one(conn, row, caller, &clock).await?;
             if let Some(key) = key {
                 let stored = serde_json::to_value(&response).map_err(anyhow::Error::from)?;
@@ -528,7 +397,6 @@ async fn place(
             Ok(response)
         })
         .await?;
-    tracing::info!(order_id = %response.id, "order placed");
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/v1/orders/{}", response.id)))
         .insert_header(etag(response.version))
@@ -746,35 +614,11 @@ async fn update_order(
     };
     errors.into_result()?;
     let mut conn = db::connection(&state.pool).await?;
-    let current = visible_order(&mut conn, id, &caller).await?;
-    if role_of(&current, &caller) != ActorRole::Client {
-        return Err(ApiError::Forbidden {
-            code: "not_client",
-            detail: "Only the order's client may edit it.".into(),
-        });
-    }
     let edits = orders::OrderEdits {
         requirements,
         due_at,
     };
-    let outcome = conn
-        .transaction::<_, ApiError, _>(async |conn| {
-            Ok(orders::edit(conn, id, caller.id.as_uuid(), edits, if_match.0).await?)
-        })
-        .await?;
-    match outcome {
-        orders::EditOutcome::Updated(row) => {
-            let order = render_one(&mut conn, *row, &caller, &clock).await?;
-            Ok(order_ok(StatusCode::OK, &order))
-        }
-        orders::EditOutcome::Stale(current_version) => {
-            Err(ApiError::PreconditionFailed { current_version })
-        }
-        orders::EditOutcome::NotFound => Err(ApiError::NotFound("order")),
-        orders::EditOutcome::NotEditable(status) => Err(ApiError::conflict(
-            "order_not_editable",
-            "Order can no longer be edited",
-            format!("An order in status `{status}` cannot be edited; only `new` orders can."),
-        )),
-    }
+    let row = app::orders::edit(&mut conn, viewer(&caller), id, edits, if_match.0).await?;
+    let order = render_one(&mut conn, row, &caller, &clock).await?;
+    Ok(order_ok(StatusCode::OK, &order))
 }
