@@ -3,13 +3,141 @@
 
 use std::time::Duration;
 
-use diesel_async::AsyncPgConnection;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
-use crate::config::to_chrono;
+use crate::config::{to_chrono, OrderTimings};
 use crate::db::{orders, outbox};
 use crate::domain::events::{self, Event};
-use crate::domain::order::{ActorRole, Effect, OrderStatus};
+use crate::domain::order::{
+    self as machine, ActorRole, Clock, Effect, OrderFacts, OrderStatus, Refusal,
+};
+use crate::error::ApiError;
+
+/// A party's (or an admin's) request to move an order.
+pub struct Request<'a> {
+    pub caller: orders::Viewer,
+    pub order_id: Uuid,
+    pub to: OrderStatus,
+    pub note: Option<&'a str>,
+    /// The version the caller last saw (`If-Match`); `None` means whatever is current.
+    pub expected_version: Option<i64>,
+}
+
+/// The caller's part in an order they can see.
+pub fn role_of(order: &orders::OrderRow, caller: orders::Viewer) -> ActorRole {
+    if order.client_id == caller.user_id {
+        ActorRole::Client
+    } else if order.creative_id == caller.user_id {
+        ActorRole::Creative
+    } else {
+        ActorRole::Admin
+    }
+}
+
+/// Moves an order on a caller's request: 404 if they cannot see it, 412 on a stale version, the
+/// state machine's refusal (403/409/422) otherwise, or the order after the move.
+pub async fn make(
+    conn: &mut AsyncPgConnection,
+    r: Request<'_>,
+    clock: &Clock,
+    timings: &OrderTimings,
+) -> Result<orders::OrderRow, ApiError> {
+    // A reason the move needs is part of the request's shape (the document's if/then): refuse its
+    // absence before looking at the order, so the answer is 422 whatever the order's state.
+    if machine::requires_note(r.to) && r.note.is_none() {
+        return Err(note_required(r.to));
+    }
+    let order = orders::find_visible(conn, r.order_id, r.caller)
+        .await?
+        .ok_or(ApiError::NotFound("order"))?;
+    if r.expected_version.is_some_and(|v| v != order.version) {
+        return Err(ApiError::PreconditionFailed {
+            current_version: order.version,
+        });
+    }
+    let role = role_of(&order, r.caller);
+    let current = order.facts();
+    let effect = machine::check(&current, r.to, role, r.note, clock)
+        .map_err(|e| refusal(e, &current, role, r.to, clock))?;
+    let m = Move {
+        order: &order,
+        to: r.to,
+        effect,
+        actor_id: Some(r.caller.user_id),
+        actor_role: role,
+        note: r.note,
+    };
+    let after = timings.auto_complete_after;
+    let moved = conn
+        .transaction::<_, ApiError, _>(async |conn| Ok(write(conn, m, after).await?))
+        .await?;
+    if let Some(row) = moved {
+        tracing::info!(order_id = %row.id, from = %current.status, to = %r.to, role = role.as_str(), "order moved");
+        return Ok(row);
+    }
+    // Somebody moved the order between our read and our guarded update.
+    let now = orders::find_visible(conn, r.order_id, r.caller)
+        .await?
+        .ok_or(ApiError::NotFound("order"))?;
+    if r.expected_version.is_some() {
+        return Err(ApiError::PreconditionFailed {
+            current_version: now.version,
+        });
+    }
+    let now_facts = now.facts();
+    Err(ApiError::InvalidTransition {
+        code: "concurrent_transition",
+        detail: format!(
+            "The order changed while this request ran; it is now `{}`.",
+            now_facts.status
+        ),
+        current_status: now_facts.status,
+        allowed: machine::allowed_moves(&now_facts, role, clock),
+    })
+}
+
+/// A move that needs a reason was asked for without one.
+pub fn note_required(to: OrderStatus) -> ApiError {
+    ApiError::validation(
+        "note",
+        "required",
+        format!("a reason is required to move an order to `{to}`"),
+    )
+}
+
+/// Maps the state machine's refusal to the answer the caller gets.
+pub fn refusal(
+    r: Refusal,
+    order: &OrderFacts,
+    role: ActorRole,
+    to: OrderStatus,
+    clock: &Clock,
+) -> ApiError {
+    let allowed = machine::allowed_moves(order, role, clock);
+    match r {
+        Refusal::NotAllowed => ApiError::InvalidTransition {
+            code: "invalid_transition",
+            detail: format!(
+                "An order in status `{}` cannot move to `{to}`.",
+                order.status
+            ),
+            current_status: order.status,
+            allowed,
+        },
+        Refusal::Conflict { code, message } => ApiError::InvalidTransition {
+            code,
+            detail: message,
+            current_status: order.status,
+            allowed,
+        },
+        Refusal::Forbidden(reason) => ApiError::Forbidden {
+            code: "transition_forbidden",
+            detail: reason.to_string(),
+        },
+        Refusal::NoteRequired => note_required(to),
+    }
+}
 
 /// A move the state machine has allowed.
 pub struct Move<'a> {

@@ -3,7 +3,6 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
-use diesel_async::AsyncConnection;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
@@ -13,13 +12,13 @@ use super::auth_user::AuthUser;
 use super::docs;
 use super::error::ApiError;
 use super::extract::{IfMatch, Json, StrictUuid};
-use super::orders::{order_ok, render_one, role_of, viewer, visible_order, OrderResponse};
+use super::orders::{order_ok, render_one, viewer, visible_order, OrderResponse};
 use super::pagination;
 use super::schemas;
 use super::state::AppState;
 use crate::app::moves;
 use crate::db::{self, orders};
-use crate::domain::order::{self as machine, ActorRole, Clock, OrderFacts, OrderStatus, Refusal};
+use crate::domain::order::{ActorRole, OrderStatus};
 use crate::domain::text;
 
 #[derive(OpenApi)]
@@ -89,47 +88,6 @@ pub struct HistoryQuery {
     cursor: Option<String>,
 }
 
-/// Maps the state machine's refusal to the HTTP answer.
-fn note_required(to: OrderStatus) -> ApiError {
-    ApiError::validation(
-        "note",
-        "required",
-        format!("a reason is required to move an order to `{to}`"),
-    )
-}
-
-pub fn refusal(
-    r: Refusal,
-    order: &OrderFacts,
-    role: ActorRole,
-    to: OrderStatus,
-    clock: &Clock,
-) -> ApiError {
-    let allowed = machine::allowed_moves(order, role, clock);
-    match r {
-        Refusal::NotAllowed => ApiError::InvalidTransition {
-            code: "invalid_transition",
-            detail: format!(
-                "An order in status `{}` cannot move to `{to}`.",
-                order.status
-            ),
-            current_status: order.status,
-            allowed,
-        },
-        Refusal::Conflict { code, message } => ApiError::InvalidTransition {
-            code,
-            detail: message,
-            current_status: order.status,
-            allowed,
-        },
-        Refusal::Forbidden(reason) => ApiError::Forbidden {
-            code: "transition_forbidden",
-            detail: reason.to_string(),
-        },
-        Refusal::NoteRequired => note_required(to),
-    }
-}
-
 /// Move an order to another status.
 ///
 /// Who may make which move:
@@ -171,59 +129,16 @@ async fn create_transition(
         .transpose()
         .map_err(|e| crate::http::error::invalid_field("note", e))?
         .filter(|n| !n.is_empty());
-    // A reason the move needs is part of the request's shape (the document's if/then): refuse its
-    // absence before looking at the order, so the answer is 422 whatever the order's state.
-    if machine::requires_note(to) && note.is_none() {
-        return Err(note_required(to));
-    }
     let clock = state.clock();
     let mut conn = db::connection(&state.pool).await?;
-    let order = visible_order(&mut conn, id, &caller).await?;
-    if let Some(expected) = if_match.0 {
-        if expected != order.version {
-            return Err(ApiError::PreconditionFailed {
-                current_version: order.version,
-            });
-        }
-    }
-    let role = role_of(&order, &caller);
-    let current = order.facts();
-    let effect = machine::check(&current, to, role, note.as_deref(), &clock)
-        .map_err(|r| refusal(r, &current, role, to, &clock))?;
-    let m = moves::Move {
-        order: &order,
+    let request = moves::Request {
+        caller: viewer(&caller),
+        order_id: id,
         to,
-        effect,
-        actor_id: Some(caller.id.as_uuid()),
-        actor_role: role,
         note: note.as_deref(),
+        expected_version: if_match.0,
     };
-    let auto_complete_after = state.settings.orders.auto_complete_after;
-    let moved = conn
-        .transaction::<_, ApiError, _>(async |conn| {
-            Ok(moves::write(conn, m, auto_complete_after).await?)
-        })
-        .await?;
-    let Some(row) = moved else {
-        // Somebody moved the order between our read and our guarded update.
-        let now = visible_order(&mut conn, id, &caller).await?;
-        if if_match.0.is_some() {
-            return Err(ApiError::PreconditionFailed {
-                current_version: now.version,
-            });
-        }
-        let now_facts = now.facts();
-        return Err(ApiError::InvalidTransition {
-            code: "concurrent_transition",
-            detail: format!(
-                "The order changed while this request ran; it is now `{}`.",
-                now_facts.status
-            ),
-            current_status: now_facts.status,
-            allowed: machine::allowed_moves(&now_facts, role, &clock),
-        });
-    };
-    tracing::info!(from = %current.status, %to, role = role.as_str(), "order moved");
+    let row = moves::make(&mut conn, request, &clock, &state.settings.orders).await?;
     let order = render_one(&mut conn, row, &caller, &clock).await?;
     Ok(order_ok(StatusCode::OK, &order))
 }
