@@ -4,7 +4,6 @@
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
-use diesel_async::AsyncConnection;
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
@@ -14,14 +13,12 @@ use super::auth_user::AuthUser;
 use super::docs;
 use super::error::ApiError;
 use super::extract::{Json, StrictUuid};
-use super::orders::{role_of, viewer, visible_order};
+use super::orders::{viewer, visible_order};
 use super::schemas;
 use super::state::AppState;
-use crate::app::moves::{self, refusal};
-use crate::config::to_chrono;
-use crate::db::{self, orders, outbox};
-use crate::domain::events::{self, Event};
-use crate::domain::order::{self as machine, ActorRole, Effect, OrderStatus};
+use crate::app;
+use crate::db::{self, orders};
+use crate::domain::order::ActorRole;
 use crate::domain::text;
 
 #[derive(OpenApi)]
@@ -112,17 +109,6 @@ impl From<orders::CancellationRow> for CancellationResponse {
     }
 }
 
-fn participants_only(role: ActorRole) -> Result<(), ApiError> {
-    match role {
-        ActorRole::Client | ActorRole::Creative => Ok(()),
-        _ => Err(ApiError::Forbidden {
-            code: "not_a_party",
-            detail: "Only the order's client or creative can take part in a cancellation request."
-                .into(),
-        }),
-    }
-}
-
 /// Ask the other party to agree to cancel an order that is `in_progress` or `delivered`.
 #[utoipa::path(post, path = "/v1/orders/{id}/cancellation-request", tag = "orders",
     operation_id = "createCancellationRequest",
@@ -151,49 +137,15 @@ async fn create_cancellation_request(
         .map_err(|e| crate::http::error::invalid_field("reason", e))?;
     let clock = state.clock();
     let mut conn = db::connection(&state.pool).await?;
-    let order = visible_order(&mut conn, id, &caller).await?;
-    let role = role_of(&order, &caller);
-    participants_only(role)?;
-    let auto_accept_at =
-        clock.now + to_chrono(state.settings.orders.cancellation_auto_accept_after);
-    let other = if role == ActorRole::Client {
-        order.creative_id
-    } else {
-        order.client_id
-    };
-    let row = conn
-        .transaction::<_, ApiError, _>(async |conn| {
-            // Under the order's lock, so the order cannot close between this check and the insert.
-            let locked = orders::lock(conn, id)
-                .await?
-                .ok_or(ApiError::NotFound("order"))?;
-            let current = locked.facts();
-            machine::check_consented_cancellation(current.status)
-                .map_err(|r| refusal(r, &current, role, OrderStatus::Cancelled, &clock))?;
-            let row = orders::insert_cancellation(
-                conn,
-                id,
-                caller.id.as_uuid(),
-                role,
-                &reason,
-                auto_accept_at,
-            )
-            .await?;
-            outbox::insert(
-                conn,
-                &Event::CancellationRequested(events::CancellationRequested {
-                    order_id: id,
-                    request_id: row.id,
-                    requested_by: row.requested_by,
-                    recipient_id: other,
-                    reason: row.reason.clone(),
-                    auto_accept_at: row.auto_accept_at,
-                }),
-            )
-            .await?;
-            Ok(row)
-        })
-        .await?;
+    let row = app::cancellations::open(
+        &mut conn,
+        viewer(&caller),
+        id,
+        &reason,
+        &clock,
+        &state.settings.orders,
+    )
+    .await?;
     Ok(HttpResponse::Created()
         .insert_header((
             header::LOCATION,
@@ -253,80 +205,14 @@ async fn respond_to_cancellation_request(
     let accept = body.0.decision == Decision::Accept;
     let clock = state.clock();
     let mut conn = db::connection(&state.pool).await?;
-    let order = visible_order(&mut conn, id, &caller).await?;
-    let role = role_of(&order, &caller);
-    participants_only(role)?;
-    let request = orders::latest_cancellation(&mut conn, id, viewer(&caller))
-        .await?
-        .filter(|r| r.status == "pending")
-        .ok_or_else(|| {
-            ApiError::conflict(
-                "no_pending_cancellation_request",
-                "No pending cancellation request",
-                "This order has no pending cancellation request to answer.",
-            )
-        })?;
-    if request.requested_by == caller.id.as_uuid() {
-        return Err(ApiError::Forbidden {
-            code: "own_request",
-            detail: "The other party answers a cancellation request, not the one who made it."
-                .into(),
-        });
-    }
-    let auto_complete_after = state.settings.orders.auto_complete_after;
-    let resolved = conn
-        .transaction::<_, ApiError, _>(async |conn| {
-            // The order's lock first, as on every path that touches its cancellation requests.
-            let locked = orders::lock(conn, id)
-                .await?
-                .ok_or(ApiError::NotFound("order"))?;
-            let current = locked.facts();
-            let resolved =
-                orders::resolve_cancellation(conn, request.id, accept, Some(caller.id.as_uuid()))
-                    .await?
-                    .ok_or_else(|| {
-                        ApiError::conflict(
-                            "no_pending_cancellation_request",
-                            "No pending cancellation request",
-                            "The request was resolved by another action first.",
-                        )
-                    })?;
-            if accept {
-                machine::check_consented_cancellation(current.status)
-                    .map_err(|r| refusal(r, &current, role, OrderStatus::Cancelled, &clock))?;
-                let note = format!("Cancellation request accepted: {}", request.reason);
-                let m = moves::Move {
-                    order: &locked,
-                    to: OrderStatus::Cancelled,
-                    effect: Effect::None,
-                    actor_id: Some(caller.id.as_uuid()),
-                    actor_role: role,
-                    note: Some(&note),
-                };
-                moves::write(conn, m, auto_complete_after)
-                    .await?
-                    .ok_or_else(|| {
-                        ApiError::conflict(
-                            "concurrent_transition",
-                            "Order changed",
-                            "The order changed while this request ran; fetch it and try again.",
-                        )
-                    })?;
-            } else {
-                outbox::insert(
-                    conn,
-                    &Event::CancellationRejected(events::CancellationRejected {
-                        order_id: id,
-                        request_id: request.id,
-                        requested_by: request.requested_by,
-                        reason: events::RejectionReason::Rejected,
-                        order_status: current.status,
-                    }),
-                )
-                .await?;
-            }
-            Ok(resolved)
-        })
-        .await?;
+    let resolved = app::cancellations::respond(
+        &mut conn,
+        viewer(&caller),
+        id,
+        accept,
+        &clock,
+        &state.settings.orders,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(CancellationResponse::from(resolved)))
 }

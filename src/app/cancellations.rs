@@ -1,0 +1,167 @@
+//! Cancellation requests: one party asks to cancel an order in progress or delivered, the other
+//! answers. Every path locks the order row first, so requests and moves cannot interleave.
+
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use uuid::Uuid;
+
+use super::moves::{self, refusal, role_of};
+use crate::config::{to_chrono, OrderTimings};
+use crate::db::{orders, outbox};
+use crate::domain::events::{self, Event};
+use crate::domain::order::{self as machine, ActorRole, Clock, Effect, OrderStatus};
+use crate::error::ApiError;
+
+fn participants_only(role: ActorRole) -> Result<(), ApiError> {
+    match role {
+        ActorRole::Client | ActorRole::Creative => Ok(()),
+        _ => Err(ApiError::Forbidden {
+            code: "not_a_party",
+            detail: "Only the order's client or creative can take part in a cancellation request."
+                .into(),
+        }),
+    }
+}
+
+/// A party asks to cancel; the other party hears of it (`order.cancellation_requested`).
+pub async fn open(
+    conn: &mut AsyncPgConnection,
+    caller: orders::Viewer,
+    id: Uuid,
+    reason: &str,
+    clock: &Clock,
+    timings: &OrderTimings,
+) -> Result<orders::CancellationRow, ApiError> {
+    let order = orders::find_visible(conn, id, caller)
+        .await?
+        .ok_or(ApiError::NotFound("order"))?;
+    let role = role_of(&order, caller);
+    participants_only(role)?;
+    let auto_accept_at = clock.now + to_chrono(timings.cancellation_auto_accept_after);
+    let other = if role == ActorRole::Client {
+        order.creative_id
+    } else {
+        order.client_id
+    };
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        // Under the order's lock, so the order cannot close between this check and the insert.
+        let locked = orders::lock(conn, id)
+            .await?
+            .ok_or(ApiError::NotFound("order"))?;
+        let current = locked.facts();
+        machine::check_consented_cancellation(current.status)
+            .map_err(|r| refusal(r, &current, role, OrderStatus::Cancelled, clock))?;
+        let row =
+            orders::insert_cancellation(conn, id, caller.user_id, role, reason, auto_accept_at)
+                .await?;
+        let event = events::CancellationRequested {
+            order_id: id,
+            request_id: row.id,
+            requested_by: row.requested_by,
+            recipient_id: other,
+            reason: row.reason.clone(),
+            auto_accept_at: row.auto_accept_at,
+        };
+        outbox::insert(conn, &Event::CancellationRequested(event)).await?;
+        Ok(row)
+    })
+    .await
+}
+
+/// The other party accepts (the order is cancelled) or rejects (the requester hears so).
+pub async fn respond(
+    conn: &mut AsyncPgConnection,
+    caller: orders::Viewer,
+    id: Uuid,
+    accept: bool,
+    clock: &Clock,
+    timings: &OrderTimings,
+) -> Result<orders::CancellationRow, ApiError> {
+    let order = orders::find_visible(conn, id, caller)
+        .await?
+        .ok_or(ApiError::NotFound("order"))?;
+    let role = role_of(&order, caller);
+    participants_only(role)?;
+    let request = orders::latest_cancellation(conn, id, caller)
+        .await?
+        .filter(|r| r.status == "pending")
+        .ok_or_else(|| no_pending("This order has no pending cancellation request to answer."))?;
+    if request.requested_by == caller.user_id {
+        return Err(ApiError::Forbidden {
+            code: "own_request",
+            detail: "The other party answers a cancellation request, not the one who made it."
+                .into(),
+        });
+    }
+    let answer = Answer {
+        caller: caller.user_id,
+        role,
+        request: &request,
+        accept,
+    };
+    conn.transaction::<_, ApiError, _>(async |conn| resolve(conn, answer, clock, timings).await)
+        .await
+}
+
+fn no_pending(detail: &str) -> ApiError {
+    ApiError::conflict(
+        "no_pending_cancellation_request",
+        "No pending cancellation request",
+        detail,
+    )
+}
+
+struct Answer<'a> {
+    caller: Uuid,
+    role: ActorRole,
+    request: &'a orders::CancellationRow,
+    accept: bool,
+}
+
+async fn resolve(
+    conn: &mut AsyncPgConnection,
+    a: Answer<'_>,
+    clock: &Clock,
+    timings: &OrderTimings,
+) -> Result<orders::CancellationRow, ApiError> {
+    let id = a.request.order_id;
+    // The order's lock first, as on every path that touches its cancellation requests.
+    let locked = orders::lock(conn, id)
+        .await?
+        .ok_or(ApiError::NotFound("order"))?;
+    let current = locked.facts();
+    let resolved = orders::resolve_cancellation(conn, a.request.id, a.accept, Some(a.caller))
+        .await?
+        .ok_or_else(|| no_pending("The request was resolved by another action first."))?;
+    if !a.accept {
+        let event = events::CancellationRejected {
+            order_id: id,
+            request_id: a.request.id,
+            requested_by: a.request.requested_by,
+            reason: events::RejectionReason::Rejected,
+            order_status: current.status,
+        };
+        outbox::insert(conn, &Event::CancellationRejected(event)).await?;
+        return Ok(resolved);
+    }
+    machine::check_consented_cancellation(current.status)
+        .map_err(|r| refusal(r, &current, a.role, OrderStatus::Cancelled, clock))?;
+    let note = format!("Cancellation request accepted: {}", a.request.reason);
+    let m = moves::Move {
+        order: &locked,
+        to: OrderStatus::Cancelled,
+        effect: Effect::None,
+        actor_id: Some(a.caller),
+        actor_role: a.role,
+        note: Some(&note),
+    };
+    moves::write(conn, m, timings.auto_complete_after)
+        .await?
+        .ok_or_else(|| {
+            ApiError::conflict(
+                "concurrent_transition",
+                "Order changed",
+                "The order changed while this request ran; fetch it and try again.",
+            )
+        })?;
+    Ok(resolved)
+}
