@@ -3,6 +3,7 @@
 //! in it. Handlers (`http`) and the worker (`jobs`) call these; they call `domain` to decide and `db`
 //! to read and write. Nothing here knows HTTP.
 
+pub mod accounts;
 pub mod background;
 pub mod cancellations;
 pub mod moves;

@@ -14,11 +14,11 @@ use super::extract::Json;
 use super::me::UserResponse;
 use super::schemas;
 use super::state::AppState;
+use crate::app;
 use crate::auth::{password, secret};
 use crate::config::Environment;
 use crate::db::{self, users};
 use crate::domain::account::{DisplayName, Email, NewPassword};
-use crate::domain::events::{Event, PasswordResetRequested};
 use crate::domain::ids::UserId;
 
 #[derive(OpenApi)]
@@ -58,7 +58,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 const BAD_CREDENTIALS: &str = "The email or password is incorrect.";
 const BAD_REFRESH: &str = "The refresh token is invalid, expired or already used.";
-const RESET_TTL_MINUTES: i64 = 30;
 
 #[derive(Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -373,40 +372,9 @@ async fn request_password_reset(
         .reset_limiter
         .check(req.peer_addr().map(|a| a.ip()), email.as_str())?;
     let mut conn = db::connection(&state.pool).await?;
-    let Some(user) = users::find_by_email(&mut conn, email.as_str()).await? else {
-        return Ok(HttpResponse::Accepted().finish());
-    };
-    if user.disabled_at.is_some() {
-        return Ok(HttpResponse::Accepted().finish());
-    }
-    let token = secret::generate();
-    let expires_at = Utc::now() + chrono::Duration::minutes(RESET_TTL_MINUTES);
-    conn.transaction::<_, ApiError, _>(async |conn| {
-        users::insert_reset_token(
-            conn,
-            users::NewResetToken {
-                id: Uuid::now_v7(),
-                user_id: user.id,
-                token_hash: secret::digest(&token),
-                expires_at,
-            },
-        )
-        .await?;
-        db::outbox::insert(
-            conn,
-            &Event::PasswordResetRequested(PasswordResetRequested {
-                user_id: user.id,
-                email: user.email.clone(),
-                token: token.clone(),
-                expires_at,
-            }),
-        )
-        .await?;
-        Ok(())
-    })
-    .await?;
-    if state.settings.environment == Environment::Development {
-        tracing::info!(email = %user.email, reset_token = %token, "password reset requested (token logged in development only)");
+    let issued = app::accounts::request_password_reset(&mut conn, &email).await?;
+    if let Some(token) = issued.filter(|_| state.settings.environment == Environment::Development) {
+        tracing::info!(email = %email.as_str(), reset_token = %token, "password reset requested (token logged in development only)");
     }
     Ok(HttpResponse::Accepted().finish())
 }
