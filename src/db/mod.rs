@@ -28,6 +28,16 @@ pub fn pool(url: &str, max_size: usize) -> anyhow::Result<DbPool> {
 }
 
 /// Takes a connection from the pool, giving up after a few seconds so a dead database is a quick 503.
+/// Asks the server a trivial question: readiness means it answers.
+pub async fn ping(conn: &mut AsyncPgConnection) -> Result<(), Unavailable> {
+    use diesel_async::RunQueryDsl;
+    diesel::sql_query("SELECT 1")
+        .execute(conn)
+        .await
+        .map(|_| ())
+        .map_err(|e| Unavailable(e.to_string()))
+}
+
 pub async fn connection(pool: &DbPool) -> Result<DbConn, Unavailable> {
     match tokio::time::timeout(Duration::from_secs(5), pool.get()).await {
         Ok(Ok(conn)) => Ok(conn),

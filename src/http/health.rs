@@ -1,7 +1,6 @@
 //! Liveness and readiness probes, outside `/v1`.
 
 use actix_web::{web, HttpResponse};
-use diesel_async::RunQueryDsl;
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 
@@ -41,9 +40,6 @@ async fn healthz() -> HttpResponse {
     ))]
 async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let mut conn = db::connection(&state.pool).await?;
-    diesel::sql_query("SELECT 1")
-        .execute(&mut conn)
-        .await
-        .map_err(|e| db::Unavailable(e.to_string()))?;
+    db::ping(&mut conn).await?;
     Ok(HttpResponse::Ok().json(HealthStatus { status: "ready" }))
 }

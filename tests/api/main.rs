@@ -1,5 +1,6 @@
 //! HTTP-level tests of the whole service. One binary, so it links once.
 
+mod architecture;
 mod auth;
 mod authz;
 mod cli;
