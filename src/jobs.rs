@@ -4,7 +4,7 @@
 
 use crate::app::background::{self, BATCH};
 use crate::config::OrderTimings;
-use crate::db::{self, orders, DbPool};
+use crate::db::{self, DbPool};
 
 /// Runs until the task is dropped, every `timings.worker_interval`.
 pub async fn run(pool: DbPool, timings: OrderTimings) {
@@ -37,7 +37,7 @@ pub async fn run_once(pool: &DbPool, timings: &OrderTimings) -> anyhow::Result<u
             break;
         }
     }
-    orders::delete_expired_keys(&mut conn).await?;
+    db::idempotency::delete_expired_keys(&mut conn).await?;
     db::outbox::purge_expired_reset_tokens(&mut conn).await?;
     Ok(moved)
 }

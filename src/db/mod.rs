@@ -2,6 +2,7 @@
 //! callers compose several into one transaction. Nothing here knows about HTTP.
 
 pub mod bootstrap;
+pub mod idempotency;
 pub mod orders;
 pub mod outbox;
 pub mod schema;

@@ -134,6 +134,7 @@ diesel::table! {
         response_status -> Nullable<Int4>,
         response_body -> Nullable<Jsonb>,
         created_at -> Timestamptz,
+        response_headers -> Jsonb,
     }
 }
 

@@ -11,6 +11,7 @@ mod docs_finish;
 pub use crate::error;
 pub mod extract;
 pub mod health;
+pub mod idempotency;
 pub mod me;
 pub mod money;
 pub mod orders;

@@ -4,11 +4,10 @@
 use std::collections::HashMap;
 
 use actix_web::http::{header, StatusCode};
-use actix_web::{web, HttpResponse, ResponseError};
+use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
@@ -20,6 +19,7 @@ use super::extract::{
     etag, nullable, optional_integer, optional_strict_uuid, IdempotencyKey, IfMatch, Json,
     StrictUuid,
 };
+use super::idempotency;
 use super::money::MoneyDto;
 use super::pagination::{self, search_text};
 use super::schemas;
@@ -256,14 +256,6 @@ pub fn order_ok(status: StatusCode, order: &OrderResponse) -> HttpResponse {
         .json(order)
 }
 
-/// What an idempotent request hashes: the route and the body, so one key cannot be replayed
-/// against another request.
-fn request_hash(route: &str, body: &impl Serialize) -> Vec<u8> {
-    let canonical =
-        serde_json::to_string(&serde_json::to_value(body).unwrap_or_default()).unwrap_or_default();
-    Sha256::digest(format!("{route}\n{canonical}").as_bytes()).to_vec()
-}
-
 /// Place an order with a creative.
 ///
 /// Honours `Idempotency-Key` (scoped to the caller, 24 h): the same key and body replay the first
@@ -293,88 +285,17 @@ async fn create_order(
     body: Json<CreateOrderRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.0;
-    let client = caller.id.as_uuid();
     let mut conn = db::connection(&state.pool).await?;
-    if let Some(key) = key.0.as_deref() {
-        let hash = request_hash("POST /v1/orders", &body);
-        match orders::claim_key(&mut conn, client, key, &hash).await? {
-            orders::KeyClaim::Claimed => {}
-            orders::KeyClaim::Existing(row) if row.request_hash != hash => {
-                return Err(ApiError::validation(
-                    "Idempotency-Key",
-                    "key_reused",
-                    "this key was used with a different request body",
-                ))
-            }
-            orders::KeyClaim::Existing(row) => {
-                return match (row.response_status, row.response_body) {
-                    (Some(status), Some(body)) => Ok(replay(status, body)),
-                    _ => Err(key_in_use()),
-                };
-            }
-            orders::KeyClaim::Released => return Err(key_in_use()),
-        }
-        let result = place(&mut conn, &state, &caller, &body, Some(key)).await;
-        let settled = match &result {
-            // A refusal is the answer to this request: replay it like a success. Conflicts that say
-            // "retry" are the exception: replaying them would make the retry pointless.
-            Err(e) if e.status_code().is_client_error() && !is_retryable(e) => {
-                let problem = serde_json::to_value(e.to_problem()).map_err(anyhow::Error::from)?;
-                orders::complete_key(&mut conn, client, key, e.status_code().as_u16(), &problem)
-                    .await
-            }
-            // Our failure, or a transient one: free the key so a retry runs again.
-            Err(_) => orders::release_key(&mut conn, client, key).await,
-            Ok(_) => Ok(()),
-        };
-        if let Err(e) = settled {
-            // The original outcome is what the caller needs; a stuck key is reclaimable after a minute.
-            tracing::error!(error = ?e, "could not settle the idempotency key");
-        }
-        return result;
+    let claim = match idempotency::begin(&mut conn, &caller, &key, "POST /v1/orders", &body).await?
+    {
+        idempotency::Begin::Replay(response) => return Ok(response),
+        idempotency::Begin::Proceed(claim) => claim,
+    };
+    let result = place(&mut conn, &state, &caller, &body, claim.as_ref()).await;
+    if let Some(claim) = &claim {
+        idempotency::settle(&mut conn, claim, &result).await;
     }
-    place(&mut conn, &state, &caller, &body, None).await
-}
-
-fn key_in_use() -> ApiError {
-    ApiError::conflict(
-        "idempotency_key_in_use",
-        "Request in progress",
-        "A request with this Idempotency-Key is still being processed; retry shortly.",
-    )
-}
-
-fn is_retryable(e: &ApiError) -> bool {
-    matches!(
-        e,
-        ApiError::RateLimited { .. }
-            | ApiError::Conflict {
-                code: "concurrent_update",
-                ..
-            }
-    )
-}
-
-fn replay(status: i32, body: serde_json::Value) -> HttpResponse {
-    let status = u16::try_from(status)
-        .ok()
-        .and_then(|s| StatusCode::from_u16(s).ok())
-        .unwrap_or(StatusCode::OK);
-    let mut res = HttpResponse::build(status);
-    if status.is_client_error() {
-        return res
-            .insert_header(("Idempotent-Replayed", "true"))
-            .content_type(crate::http::error::PROBLEM_JSON)
-            .body(body.to_string());
-    }
-    if let Some(id) = body["id"].as_str() {
-        res.insert_header((header::LOCATION, format!("/v1/orders/{id}")));
-    }
-    if let Some(v) = body["version"].as_i64() {
-        res.insert_header(etag(v));
-    }
-    res.insert_header(("Idempotent-Replayed", "true"))
-        .json(body)
+    result
 }
 
 async fn place(
@@ -382,7 +303,7 @@ async fn place(
     state: &AppState,
     caller: &AuthUser,
     body: &CreateOrderRequest,
-    key: Option<&str>,
+    claim: Option<&idempotency::Claim>,
 ) -> Result<HttpResponse, ApiError> {
     let input = app::orders::PlaceOrder::from(body);
     let clock = state.clock();
@@ -390,9 +311,13 @@ async fn place(
         .transaction::<_, ApiError, _>(async |conn| {
             let row = app::orders::place(conn, caller.id.as_uuid(), &input).await?;
             let response = render_one(conn, row, caller, &clock).await?;
-            if let Some(key) = key {
-                let stored = serde_json::to_value(&response).map_err(anyhow::Error::from)?;
-                orders::complete_key(conn, caller.id.as_uuid(), key, 201, &stored).await?;
+            if let Some(claim) = claim {
+                let headers = [
+                    (header::LOCATION, format!("/v1/orders/{}", response.id)),
+                    (header::ETAG, format!("\"{}\"", response.version)),
+                ];
+                idempotency::complete(conn, claim, StatusCode::CREATED, &headers, &response)
+                    .await?;
             }
             Ok(response)
         })
