@@ -1,0 +1,110 @@
+//! Listing a caller's orders: filters, sorts and keyset cursors.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::OrderRow;
+use crate::db::schema::orders;
+use crate::domain::order::OrderStatus;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RoleFilter {
+    Client,
+    Creative,
+    Either,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OrderSort {
+    /// Newest first: `id DESC` (ids are time-ordered).
+    Newest,
+    /// Soonest due first: `due_at ASC, id ASC`.
+    DueAt,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OrderCursor {
+    Newest { id: Uuid },
+    DueAt { due_at: DateTime<Utc>, id: Uuid },
+}
+
+pub struct OrderFilter {
+    pub viewer: Uuid,
+    pub role: RoleFilter,
+    pub statuses: Vec<OrderStatus>,
+    /// Only orders past due and not yet handed over.
+    pub late: Option<bool>,
+    pub q: Option<String>,
+    pub due_before: Option<DateTime<Utc>>,
+    pub sort: OrderSort,
+    pub after: Option<OrderCursor>,
+    pub limit: i64,
+    pub now: DateTime<Utc>,
+}
+
+/// Statuses in which an order past its due date counts as late.
+pub const LATE_STATUSES: [&str; 3] = ["new", "in_progress", "disputed"];
+
+/// The viewer's orders, one keyset page. Each role filter has an index that leads with the
+/// participant column and ends with the sort key, so a deep page costs what the first one does.
+pub async fn list(conn: &mut AsyncPgConnection, f: OrderFilter) -> QueryResult<Vec<OrderRow>> {
+    let mut query = orders::table
+        .select(OrderRow::as_select())
+        .limit(f.limit)
+        .into_boxed();
+    query = match f.role {
+        RoleFilter::Client => query.filter(orders::client_id.eq(f.viewer)),
+        RoleFilter::Creative => query.filter(orders::creative_id.eq(f.viewer)),
+        RoleFilter::Either => query.filter(
+            orders::client_id
+                .eq(f.viewer)
+                .or(orders::creative_id.eq(f.viewer)),
+        ),
+    };
+    if !f.statuses.is_empty() {
+        let names: Vec<&str> = f.statuses.iter().map(|s| s.as_str()).collect();
+        query = query.filter(orders::status.eq_any(names));
+    }
+    match f.late {
+        Some(true) => {
+            query = query
+                .filter(orders::due_at.lt(f.now))
+                .filter(orders::status.eq_any(LATE_STATUSES))
+        }
+        Some(false) => {
+            query = query.filter(
+                orders::due_at
+                    .ge(f.now)
+                    .or(orders::status.ne_all(LATE_STATUSES)),
+            )
+        }
+        None => {}
+    }
+    if let Some(q) = f.q {
+        query = query.filter(orders::title.ilike(crate::db::like_pattern(&q)));
+    }
+    if let Some(before) = f.due_before {
+        query = query.filter(orders::due_at.lt(before));
+    }
+    query = match (f.sort, f.after) {
+        (OrderSort::Newest, cursor) => {
+            if let Some(OrderCursor::Newest { id }) = cursor {
+                query = query.filter(orders::id.lt(id));
+            }
+            query.order(orders::id.desc())
+        }
+        (OrderSort::DueAt, cursor) => {
+            if let Some(OrderCursor::DueAt { due_at, id }) = cursor {
+                query = query.filter(
+                    orders::due_at
+                        .gt(due_at)
+                        .or(orders::due_at.eq(due_at).and(orders::id.gt(id))),
+                );
+            }
+            query.order((orders::due_at.asc(), orders::id.asc()))
+        }
+    };
+    query.load(conn).await
+}

@@ -1,0 +1,176 @@
+//! Orders, their status history and cancellation requests: rows and visibility here, the rest in
+//! one file per concern.
+//!
+//! Visibility lives in the queries: every read for a caller filters on the caller's participation
+//! (or the admin flag), so a row that is not theirs is never loaded.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::schema::{orders, users};
+use crate::domain::order::{ActorRole, OrderFacts, OrderStatus};
+
+mod cancellations;
+mod dashboard;
+mod edits;
+mod list;
+mod transitions;
+
+pub use cancellations::*;
+pub use dashboard::*;
+pub use edits::*;
+pub use list::*;
+pub use transitions::*;
+
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = orders)]
+pub struct OrderRow {
+    pub id: Uuid,
+    pub client_id: Uuid,
+    pub creative_id: Uuid,
+    pub service_id: Option<Uuid>,
+    pub title: String,
+    pub requirements: String,
+    pub price_amount: i64,
+    pub price_currency: String,
+    pub due_at: DateTime<Utc>,
+    pub revisions_included: i32,
+    pub revisions_used: i32,
+    pub status: String,
+    pub version: i64,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub auto_complete_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl OrderRow {
+    /// The status column is constrained by a CHECK to the domain's values.
+    pub fn status(&self) -> OrderStatus {
+        OrderStatus::parse(&self.status).unwrap_or(OrderStatus::New)
+    }
+
+    /// What the state machine needs to know about this order.
+    pub fn facts(&self) -> OrderFacts {
+        OrderFacts {
+            status: self.status(),
+            revisions_used: self.revisions_used,
+            revisions_included: self.revisions_included,
+            due_at: self.due_at,
+        }
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = orders)]
+pub struct NewOrder {
+    pub id: Uuid,
+    pub client_id: Uuid,
+    pub creative_id: Uuid,
+    pub service_id: Option<Uuid>,
+    pub title: String,
+    pub requirements: String,
+    pub price_amount: i64,
+    pub price_currency: String,
+    pub due_at: DateTime<Utc>,
+    pub revisions_included: i32,
+    pub status: &'static str,
+}
+
+/// The caller as the queries see them.
+#[derive(Clone, Copy, Debug)]
+pub struct Viewer {
+    pub user_id: Uuid,
+    pub is_admin: bool,
+}
+
+/// Places an order: the row, its first history entry and the `order.placed` event, for the caller
+/// to run inside one transaction.
+pub async fn place(conn: &mut AsyncPgConnection, order: NewOrder) -> QueryResult<OrderRow> {
+    let row: OrderRow = diesel::insert_into(orders::table)
+        .values(&order)
+        .returning(OrderRow::as_returning())
+        .get_result(conn)
+        .await?;
+    insert_history(
+        conn,
+        row.id,
+        None,
+        OrderStatus::New,
+        Some(row.client_id),
+        ActorRole::Client,
+        None,
+    )
+    .await?;
+    Ok(row)
+}
+
+type VisibleFilter =
+    Box<dyn BoxableExpression<orders::table, diesel::pg::Pg, SqlType = diesel::sql_types::Bool>>;
+
+fn visible_to(viewer: Viewer) -> VisibleFilter {
+    if viewer.is_admin {
+        Box::new(diesel::dsl::sql::<diesel::sql_types::Bool>("TRUE"))
+    } else {
+        Box::new(
+            orders::client_id
+                .eq(viewer.user_id)
+                .or(orders::creative_id.eq(viewer.user_id)),
+        )
+    }
+}
+
+/// The id of `order_id` if the viewer may see it, as a subquery for rows that hang off an order.
+fn visible_ids(
+    order_id: Uuid,
+    viewer: Viewer,
+) -> diesel::dsl::IntoBoxed<'static, diesel::dsl::Select<orders::table, orders::id>, diesel::pg::Pg>
+{
+    orders::table
+        .select(orders::id)
+        .filter(orders::id.eq(order_id))
+        .filter(visible_to(viewer))
+        .into_boxed()
+}
+
+/// Locks an order row for the rest of the transaction. Every path that touches an order's
+/// cancellation requests takes this lock first, so all of them lock in the same order (order, then
+/// request) and cannot deadlock with a transition.
+pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<OrderRow>> {
+    orders::table
+        .filter(orders::id.eq(id))
+        .select(OrderRow::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// The order if the viewer takes part in it or is an admin.
+pub async fn find_visible(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    viewer: Viewer,
+) -> QueryResult<Option<OrderRow>> {
+    orders::table
+        .filter(orders::id.eq(id))
+        .filter(visible_to(viewer))
+        .select(OrderRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Display names of the given users, for the parties of a page of orders.
+pub async fn display_names(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+) -> QueryResult<Vec<(Uuid, String)>> {
+    users::table
+        .filter(users::id.eq_any(ids))
+        .select((users::id, users::display_name))
+        .load(conn)
+        .await
+}

@@ -1,0 +1,188 @@
+//! Writing a move and reading the history.
+
+use chrono::{DateTime, Utc};
+use diesel::dsl::now;
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::{visible_ids, OrderRow, Viewer};
+use crate::db::schema::{cancellation_requests, order_transitions, orders};
+use crate::domain::order::{ActorRole, Effect, OrderStatus};
+
+/// A status change to write: the guard (`from`, `expected_version`) and what it changes.
+pub struct TransitionWrite<'a> {
+    pub order_id: Uuid,
+    pub from: OrderStatus,
+    pub expected_version: i64,
+    pub to: OrderStatus,
+    pub effect: Effect,
+    pub actor_id: Option<Uuid>,
+    pub actor_role: ActorRole,
+    pub note: Option<&'a str>,
+    /// When entering `delivered`: when the order completes by itself.
+    pub auto_complete_at: Option<DateTime<Utc>>,
+}
+
+#[derive(AsChangeset)]
+#[diesel(table_name = orders)]
+struct StatusChange {
+    status: &'static str,
+    delivered_at: Option<DateTime<Utc>>,
+    #[diesel(treat_none_as_null = true)]
+    auto_complete_at: Option<DateTime<Utc>>,
+}
+
+/// A cancellation request closed because the order left the states it applies to.
+pub struct ClosedRequest {
+    pub id: Uuid,
+    pub requested_by: Uuid,
+}
+
+/// Moves an order in one statement guarded by its expected status and version, appends the
+/// history row and closes a pending cancellation request the move makes moot. `None` when the
+/// guard failed (somebody else moved the order first). Run it inside the caller's transaction; the
+/// events are the caller's to write (`app::moves`).
+pub async fn apply_transition(
+    conn: &mut AsyncPgConnection,
+    w: TransitionWrite<'_>,
+) -> QueryResult<Option<(OrderRow, Vec<ClosedRequest>)>> {
+    let at = Utc::now();
+    let change = StatusChange {
+        status: w.to.as_str(),
+        delivered_at: (w.effect == Effect::Delivered).then_some(at),
+        auto_complete_at: w.auto_complete_at,
+    };
+    let revision = i32::from(w.effect == Effect::RevisionUsed);
+    let updated = diesel::update(
+        orders::table
+            .filter(orders::id.eq(w.order_id))
+            .filter(orders::status.eq(w.from.as_str()))
+            .filter(orders::version.eq(w.expected_version)),
+    )
+    .set((
+        change,
+        orders::revisions_used.eq(orders::revisions_used + revision),
+        orders::version.eq(orders::version + 1),
+        orders::updated_at.eq(at),
+    ))
+    .returning(OrderRow::as_returning())
+    .get_result(conn)
+    .await
+    .optional()?;
+    let Some(row) = updated else {
+        return Ok(None);
+    };
+    insert_history(
+        conn,
+        row.id,
+        Some(w.from),
+        w.to,
+        w.actor_id,
+        w.actor_role,
+        w.note,
+    )
+    .await?;
+    let mut closed = Vec::new();
+    if !matches!(w.to, OrderStatus::InProgress | OrderStatus::Delivered) {
+        // A pending cancellation request is moot once the order leaves the states it applies to.
+        let rows: Vec<(Uuid, Uuid)> = diesel::update(
+            cancellation_requests::table
+                .filter(cancellation_requests::order_id.eq(row.id))
+                .filter(cancellation_requests::status.eq("pending")),
+        )
+        .set((
+            cancellation_requests::status.eq("rejected"),
+            cancellation_requests::resolved_at.eq(at),
+        ))
+        .returning((
+            cancellation_requests::id,
+            cancellation_requests::requested_by,
+        ))
+        .load(conn)
+        .await?;
+        closed = rows
+            .into_iter()
+            .map(|(id, requested_by)| ClosedRequest { id, requested_by })
+            .collect();
+    }
+    Ok(Some((row, closed)))
+}
+
+pub(super) async fn insert_history(
+    conn: &mut AsyncPgConnection,
+    order_id: Uuid,
+    from: Option<OrderStatus>,
+    to: OrderStatus,
+    actor_id: Option<Uuid>,
+    actor_role: ActorRole,
+    note: Option<&str>,
+) -> QueryResult<()> {
+    diesel::insert_into(order_transitions::table)
+        .values((
+            order_transitions::id.eq(Uuid::now_v7()),
+            order_transitions::order_id.eq(order_id),
+            order_transitions::from_status.eq(from.map(|s| s.as_str())),
+            order_transitions::to_status.eq(to.as_str()),
+            order_transitions::actor_id.eq(actor_id),
+            order_transitions::actor_role.eq(actor_role.as_str()),
+            order_transitions::note.eq(note),
+        ))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = order_transitions)]
+pub struct TransitionRow {
+    pub id: Uuid,
+    pub order_id: Uuid,
+    pub from_status: Option<String>,
+    pub to_status: String,
+    pub actor_id: Option<Uuid>,
+    pub actor_role: String,
+    pub note: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An order's history, oldest first (one keyset page).
+pub async fn history(
+    conn: &mut AsyncPgConnection,
+    order_id: Uuid,
+    viewer: Viewer,
+    after: Option<Uuid>,
+    limit: i64,
+) -> QueryResult<Vec<TransitionRow>> {
+    let mut query = order_transitions::table
+        .filter(order_transitions::order_id.eq(order_id))
+        .filter(order_transitions::order_id.eq_any(visible_ids(order_id, viewer)))
+        .select(TransitionRow::as_select())
+        .order(order_transitions::id.asc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(order_transitions::id.gt(after));
+    }
+    query.load(conn).await
+}
+
+// --- time-based transitions ---------------------------------------------------------------------
+
+/// Delivered orders whose auto-completion time has come, locked for this worker; other workers skip
+/// them, so several instances can run the job at once.
+pub async fn lock_due_completions(
+    conn: &mut AsyncPgConnection,
+    limit: i64,
+) -> QueryResult<Vec<OrderRow>> {
+    orders::table
+        .filter(orders::status.eq(OrderStatus::Delivered.as_str()))
+        .filter(orders::auto_complete_at.le(now))
+        .order(orders::auto_complete_at.asc())
+        .limit(limit)
+        .select(OrderRow::as_select())
+        .for_update()
+        .skip_locked()
+        .load(conn)
+        .await
+}
