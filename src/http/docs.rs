@@ -75,8 +75,8 @@ pub fn openapi() -> serde_json::Value {
         super::me::Api::openapi(),
         super::services::Api::openapi(),
         super::orders::Api::openapi(),
-        super::transitions::Api::openapi(),
-        super::cancellations::Api::openapi(),
+        super::orders::transitions::Api::openapi(),
+        super::orders::cancellations::Api::openapi(),
         super::dashboard::Api::openapi(),
     ] {
         doc.merge(part);

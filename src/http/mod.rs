@@ -3,7 +3,6 @@
 
 pub mod auth;
 pub mod auth_user;
-pub mod cancellations;
 pub mod dashboard;
 pub mod docs;
 mod docs_finish;
@@ -21,7 +20,6 @@ pub mod request_id;
 mod schemas;
 pub mod services;
 pub mod state;
-pub mod transitions;
 
 use actix_web::body::{BoxBody, EitherBody};
 use actix_web::dev::ServiceResponse;
@@ -45,8 +43,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(me::routes)
                 .configure(services::routes)
                 .configure(orders::routes)
-                .configure(transitions::routes)
-                .configure(cancellations::routes)
+                .configure(orders::transitions::routes)
+                .configure(orders::cancellations::routes)
                 .configure(dashboard::routes),
         )
         .service(web::resource("/swagger-ui").route(web::get().to(|| async {

@@ -9,17 +9,17 @@ use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
-use super::auth_user::AuthUser;
-use super::docs;
-use super::error::ApiError;
-use super::extract::{Json, StrictUuid};
-use super::orders::{viewer, visible_order};
-use super::schemas;
-use super::state::AppState;
+use super::{viewer, visible_order};
 use crate::app;
 use crate::db::{self, orders};
 use crate::domain::order::ActorRole;
 use crate::domain::text;
+use crate::http::auth_user::AuthUser;
+use crate::http::docs;
+use crate::http::error::ApiError;
+use crate::http::extract::{Json, StrictUuid};
+use crate::http::schemas;
+use crate::http::state::AppState;
 
 #[derive(OpenApi)]
 #[openapi(

@@ -8,18 +8,18 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
-use super::auth_user::AuthUser;
-use super::docs;
-use super::error::ApiError;
-use super::extract::{IfMatch, Json, StrictUuid};
-use super::orders::{order_ok, render_one, viewer, visible_order, OrderResponse};
-use super::pagination;
-use super::schemas;
-use super::state::AppState;
+use super::{order_ok, render_one, viewer, visible_order, OrderResponse};
 use crate::app::moves;
 use crate::db::{self, orders};
 use crate::domain::order::{ActorRole, OrderStatus};
 use crate::domain::text;
+use crate::http::auth_user::AuthUser;
+use crate::http::docs;
+use crate::http::error::ApiError;
+use crate::http::extract::{IfMatch, Json, StrictUuid};
+use crate::http::pagination;
+use crate::http::schemas;
+use crate::http::state::AppState;
 
 #[derive(OpenApi)]
 #[openapi(

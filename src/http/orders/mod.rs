@@ -1,0 +1,158 @@
+//! Orders: placing (idempotent), reading, listing and editing. Status changes live in
+//! `transitions.rs` and `cancellations.rs`.
+
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use diesel_async::AsyncPgConnection;
+use utoipa::OpenApi;
+use uuid::Uuid;
+
+use super::auth_user::AuthUser;
+use super::error::ApiError;
+use super::extract::etag;
+use super::money::MoneyDto;
+use crate::db::orders;
+use crate::domain::order::{self as machine, ActorRole, Clock, OrderStatus};
+
+pub mod cancellations;
+mod dto;
+mod edit;
+mod list;
+mod place;
+pub mod transitions;
+
+pub use dto::*;
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        place::create_order,
+        list::list_orders,
+        edit::get_order,
+        edit::update_order
+    ),
+    components(schemas(
+        CreateOrderRequest,
+        UpdateOrderRequest,
+        OrderResponse,
+        Party,
+        OrderStatus,
+        ActorRole,
+        list::OrderSortParam,
+        list::RoleParam
+    ))
+)]
+pub struct Api;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/orders")
+            .route(web::post().to(place::create_order))
+            .route(web::get().to(list::list_orders)),
+    )
+    .service(
+        web::resource("/orders/{id}")
+            .route(web::get().to(edit::get_order))
+            .route(web::patch().to(edit::update_order)),
+    );
+}
+
+/// The caller's part in an order they can see (the query already checked they may).
+pub fn role_of(row: &orders::OrderRow, caller: &AuthUser) -> ActorRole {
+    let me = caller.id.as_uuid();
+    if row.client_id == me {
+        ActorRole::Client
+    } else if row.creative_id == me {
+        ActorRole::Creative
+    } else {
+        ActorRole::Admin
+    }
+}
+
+/// The order if the caller may see it; 404 otherwise, whether it is absent or not theirs.
+pub async fn visible_order(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    caller: &AuthUser,
+) -> Result<orders::OrderRow, ApiError> {
+    orders::find_visible(conn, id, viewer(caller))
+        .await?
+        .ok_or(ApiError::NotFound("order"))
+}
+
+pub fn viewer(caller: &AuthUser) -> orders::Viewer {
+    orders::Viewer {
+        user_id: caller.id.as_uuid(),
+        is_admin: caller.is_admin,
+    }
+}
+
+/// Renders orders for the caller, loading the parties' names in one query.
+pub async fn render(
+    conn: &mut AsyncPgConnection,
+    rows: Vec<orders::OrderRow>,
+    caller: &AuthUser,
+    clock: &Clock,
+) -> Result<Vec<OrderResponse>, ApiError> {
+    let mut ids: Vec<Uuid> = rows
+        .iter()
+        .flat_map(|r| [r.client_id, r.creative_id])
+        .collect();
+    ids.sort();
+    ids.dedup();
+    let names: HashMap<Uuid, String> = orders::display_names(conn, &ids)
+        .await?
+        .into_iter()
+        .collect();
+    let party = |id: Uuid| Party {
+        id,
+        display_name: names.get(&id).cloned().unwrap_or_default(),
+    };
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let f = row.facts();
+            let role = role_of(&row, caller);
+            OrderResponse {
+                id: row.id,
+                status: f.status,
+                version: row.version,
+                late: f.is_late(clock.now),
+                allowed_transitions: machine::allowed_moves(&f, role, clock),
+                your_role: role,
+                client: party(row.client_id),
+                creative: party(row.creative_id),
+                title: row.title,
+                requirements: row.requirements,
+                price: MoneyDto::from_parts(row.price_amount, &row.price_currency),
+                due_at: row.due_at,
+                revisions_used: row.revisions_used,
+                revisions_included: row.revisions_included,
+                service_id: row.service_id,
+                delivered_at: row.delivered_at,
+                auto_complete_at: row.auto_complete_at,
+                created_at: row.created_at,
+                updated_at: row.updated_at,
+            }
+        })
+        .collect())
+}
+
+pub async fn render_one(
+    conn: &mut AsyncPgConnection,
+    row: orders::OrderRow,
+    caller: &AuthUser,
+    clock: &Clock,
+) -> Result<OrderResponse, ApiError> {
+    let mut list = render(conn, vec![row], caller, clock).await?;
+    list.pop()
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("rendering an order produced nothing")))
+}
+
+pub fn order_ok(status: StatusCode, order: &OrderResponse) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header(etag(order.version))
+        .json(order)
+}
