@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use secrecy::SecretString;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("invalid value for {var}: {reason}")]
@@ -23,26 +25,17 @@ pub enum LogFormat {
     Json,
 }
 
-#[derive(Clone)]
+/// Secrets are `SecretString`: their `Debug` prints nothing, so no log line or panic message can
+/// carry one.
+#[derive(Clone, Debug)]
 pub struct JwtSettings {
-    pub secret: String,
+    pub secret: SecretString,
     /// Older secrets still accepted for verification, so a key can be rotated without logging everyone out.
-    pub previous_secrets: Vec<String>,
+    pub previous_secrets: Vec<SecretString>,
     pub access_ttl: Duration,
     pub refresh_ttl: Duration,
     /// True when no JWT_SECRET was given and a random one was made for this process.
     pub generated: bool,
-}
-
-impl std::fmt::Debug for JwtSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JwtSettings")
-            .field("secret", &"<redacted>")
-            .field("previous_secrets", &self.previous_secrets.len())
-            .field("access_ttl", &self.access_ttl)
-            .field("refresh_ttl", &self.refresh_ttl)
-            .finish()
-    }
 }
 
 #[derive(Clone, Debug)]
@@ -78,8 +71,9 @@ pub fn to_chrono(d: Duration) -> chrono::Duration {
 #[derive(Clone, Debug)]
 pub struct Settings {
     pub environment: Environment,
-    /// None: use the default local server, or a private cluster under `data/postgres`.
-    pub database_url: Option<String>,
+    /// None: use the default local server, or a private cluster under `data/postgres`. Secret: the
+    /// URL may hold the database password.
+    pub database_url: Option<SecretString>,
     pub database_pool_size: usize,
     pub host: String,
     pub port: u16,
@@ -146,7 +140,7 @@ impl Settings {
 
         Ok(Settings {
             environment,
-            database_url: get("DATABASE_URL"),
+            database_url: get("DATABASE_URL").map(SecretString::from),
             database_pool_size: parse(get, "DATABASE_POOL_SIZE", 10)?,
             host: get("HOST").unwrap_or_else(|| "127.0.0.1".into()),
             port: parse(get, "PORT", 8080)?,
@@ -162,8 +156,11 @@ impl Settings {
             client_request_timeout: duration(get, "CLIENT_REQUEST_TIMEOUT", "5s")?,
             request_body_timeout: duration(get, "REQUEST_BODY_TIMEOUT", "30s")?,
             jwt: JwtSettings {
-                secret,
-                previous_secrets,
+                secret: secret.into(),
+                previous_secrets: previous_secrets
+                    .into_iter()
+                    .map(SecretString::from)
+                    .collect(),
                 access_ttl: duration(get, "JWT_ACCESS_TTL", "15m")?,
                 refresh_ttl: duration(get, "JWT_REFRESH_TTL", "30days")?,
                 generated,
@@ -260,6 +257,23 @@ mod tests {
         assert_eq!(s.port, 8080);
         assert!(s.jwt.generated);
         assert_eq!(s.orders.auto_complete_after, Duration::from_secs(3 * 86400));
+    }
+
+    #[test]
+    fn debug_output_shows_no_secret() {
+        let s = settings(&[
+            ("DATABASE_URL", "postgres://app:hunter2-db@db/createspace"),
+            ("JWT_SECRET", "jwt-secret-value-that-is-32-chars-long"),
+            (
+                "JWT_PREVIOUS_SECRETS",
+                "previous-secret-value-of-32-characters",
+            ),
+        ])
+        .unwrap();
+        let printed = format!("{s:?}");
+        for secret in ["hunter2-db", "jwt-secret-value", "previous-secret-value"] {
+            assert!(!printed.contains(secret), "Debug shows {secret}");
+        }
     }
 
     #[test]

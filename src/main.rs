@@ -1,3 +1,4 @@
+use secrecy::ExposeSecret;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -84,7 +85,8 @@ fn data_dir() -> PathBuf {
 }
 
 async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
-    let url = bootstrap::prepare(settings.database_url.as_deref(), &data_dir()).await?;
+    let configured = settings.database_url.as_ref().map(|u| u.expose_secret());
+    let url = bootstrap::prepare(configured, &data_dir()).await?;
     match command {
         Command::Openapi => unreachable!("handled before start-up"),
         Command::Migrate => {

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -50,11 +51,12 @@ impl Keys {
         validation.set_required_spec_claims(&["exp", "sub", "iat"]);
         let decoding = std::iter::once(&settings.secret)
             .chain(settings.previous_secrets.iter())
+            .map(|s| s.expose_secret())
             .map(|s| (kid(s), DecodingKey::from_secret(s.as_bytes())))
             .collect();
         Keys {
-            current_kid: kid(&settings.secret),
-            encoding: EncodingKey::from_secret(settings.secret.as_bytes()),
+            current_kid: kid(settings.secret.expose_secret()),
+            encoding: EncodingKey::from_secret(settings.secret.expose_secret().as_bytes()),
             decoding,
             access_ttl: settings.access_ttl,
             validation,
@@ -109,7 +111,7 @@ mod tests {
     fn settings(secret: &str, previous: &[&str]) -> JwtSettings {
         JwtSettings {
             secret: secret.into(),
-            previous_secrets: previous.iter().map(|s| s.to_string()).collect(),
+            previous_secrets: previous.iter().map(|s| (*s).into()).collect(),
             access_ttl: Duration::from_secs(900),
             refresh_ttl: Duration::from_secs(86400),
             generated: false,
