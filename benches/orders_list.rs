@@ -62,8 +62,8 @@ async fn time_api(client: &reqwest::Client, url: &str, token: &str) -> Duration 
     median(samples)
 }
 
-fn cursor(value: Value) -> String {
-    createspace::http::pagination::encode(&value)
+fn cursor(value: &Value) -> String {
+    createspace::http::pagination::encode(value)
 }
 
 #[tokio::main]
@@ -141,7 +141,7 @@ async fn main() {
     .get_result(&mut conn)
     .await
     .unwrap();
-    let deep_cursor = cursor(json!({"s": "n", "id": deep.id}));
+    let deep_cursor = cursor(&json!({"s": "n", "id": deep.id}));
     let page = depth / 20;
 
     let who = format!("(client_id = '{busy}' OR creative_id = '{busy}')");

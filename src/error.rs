@@ -241,7 +241,7 @@ impl ApiError {
                 problem.allowed_transitions = Some(allowed.clone());
             }
             ApiError::PreconditionFailed { current_version } => {
-                problem.current_version = Some(*current_version)
+                problem.current_version = Some(*current_version);
             }
             _ => {}
         }
@@ -419,8 +419,7 @@ fn flatten_validation(
                     let message = e
                         .message
                         .as_ref()
-                        .map(|m| m.to_string())
-                        .unwrap_or_else(|| describe_validation(e));
+                        .map_or_else(|| describe_validation(e), std::string::ToString::to_string);
                     out.push(FieldError::new(path.clone(), e.code.to_string(), message));
                 }
             }
@@ -435,7 +434,7 @@ fn flatten_validation(
 }
 
 fn describe_validation(e: &validator::ValidationError) -> String {
-    let param = |k: &str| e.params.get(k).map(|v| v.to_string());
+    let param = |k: &str| e.params.get(k).map(std::string::ToString::to_string);
     match e.code.as_ref() {
         "length" => match (param("min"), param("max")) {
             (Some(min), Some(max)) => format!("must be between {min} and {max} characters"),

@@ -1,4 +1,3 @@
-use secrecy::ExposeSecret;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -79,13 +78,14 @@ fn main() -> ExitCode {
 }
 
 fn data_dir() -> PathBuf {
-    std::env::var_os("DATA_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("data"))
+    std::env::var_os("DATA_DIR").map_or_else(|| PathBuf::from("data"), PathBuf::from)
 }
 
 async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
-    let configured = settings.database_url.as_ref().map(|u| u.expose_secret());
+    let configured = settings
+        .database_url
+        .as_ref()
+        .map(secrecy::ExposeSecret::expose_secret);
     let url = bootstrap::prepare(configured, &data_dir()).await?;
     match command {
         Command::Openapi => unreachable!("handled before start-up"),

@@ -51,7 +51,7 @@ impl Keys {
         validation.set_required_spec_claims(&["exp", "sub", "iat"]);
         let decoding = std::iter::once(&settings.secret)
             .chain(settings.previous_secrets.iter())
-            .map(|s| s.expose_secret())
+            .map(secrecy::ExposeSecret::expose_secret)
             .map(|s| (kid(s), DecodingKey::from_secret(s.as_bytes())))
             .collect();
         Keys {

@@ -122,7 +122,7 @@ impl PgUrl {
     fn server_display(&self) -> String {
         match self.server.split_once("://") {
             Some((scheme, auth)) => {
-                let host = auth.rsplit_once('@').map(|(_, h)| h).unwrap_or(auth);
+                let host = auth.rsplit_once('@').map_or(auth, |(_, h)| h);
                 format!("{scheme}://{host}")
             }
             None => self.server.clone(),
@@ -214,7 +214,7 @@ fn find_pg_bin() -> Option<PathBuf> {
     }
     let mut candidates: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
         .ok()?
-        .filter_map(|e| e.ok())
+        .filter_map(std::result::Result::ok)
         .filter_map(|e| {
             let version = e.file_name().to_str()?.parse::<u32>().ok()?;
             let bin = e.path().join("bin");
@@ -229,8 +229,7 @@ fn running_as_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
 /// Runs a PostgreSQL tool; as root it runs as the `postgres` user, since initdb refuses root.
@@ -261,8 +260,7 @@ async fn start_private_cluster(bin: &Path, data_dir: &Path) -> anyhow::Result<Pg
                 .args(["-u", "postgres", "--", "test", "-w"])
                 .arg(&data_dir)
                 .status()
-                .map(|s| s.success())
-                .unwrap_or(false);
+                .is_ok_and(|s| s.success());
             if !reachable {
                 bail!(
                     "the postgres user cannot reach {} (a parent folder is private): \
@@ -283,8 +281,7 @@ async fn start_private_cluster(bin: &Path, data_dir: &Path) -> anyhow::Result<Pg
             .arg("-D")
             .arg(&cluster)
             .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false);
+            .is_ok_and(|o| o.status.success());
         if !running {
             let options = format!(
                 "-p {PRIVATE_PORT} -c listen_addresses=127.0.0.1 -k {}",

@@ -192,8 +192,7 @@ impl Currency {
         CURRENCIES
             .iter()
             .find(|(c, _)| *c == self.0)
-            .map(|(_, e)| *e)
-            .unwrap_or(2)
+            .map_or(2, |(_, e)| *e)
     }
 }
 

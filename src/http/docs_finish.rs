@@ -313,7 +313,7 @@ fn link_table() -> Vec<(&'static str, &'static str, Links)> {
                 "OrderService",
                 link_body(
                     "createOrder",
-                    json!({"service_id": id, "requirements": "As described in the service."}),
+                    &json!({"service_id": id, "requirements": "As described in the service."}),
                 ),
             ),
         ]
@@ -321,8 +321,8 @@ fn link_table() -> Vec<(&'static str, &'static str, Links)> {
     let session_ops = || -> Links {
         let body = json!({"refresh_token": "$response.body#/refresh_token"});
         vec![
-            ("RefreshToken", link_body("refreshToken", body.clone())),
-            ("Logout", link_body("logout", body)),
+            ("RefreshToken", link_body("refreshToken", &body)),
+            ("Logout", link_body("logout", &body)),
         ]
     };
     let first_item = "$response.body#/data/0/id";
@@ -350,7 +350,7 @@ fn link(operation_id: &str, id: &str) -> Value {
     json!({"operationId": operation_id, "parameters": {"id": id}})
 }
 
-fn link_body(operation_id: &str, body: Value) -> Value {
+fn link_body(operation_id: &str, body: &Value) -> Value {
     json!({"operationId": operation_id, "requestBody": body})
 }
 

@@ -120,7 +120,7 @@ async fn text_is_measured_as_sent_and_control_characters_are_refused_even_at_the
     assert_eq!(res.status(), StatusCode::OK);
 }
 
-fn service_body(amount: Value, currency: &str) -> Value {
+fn service_body(amount: &Value, currency: &str) -> Value {
     json!({"title": "Logo", "description": "", "price": {"amount": amount, "currency": currency},
            "delivery_days": 7.0, "revisions_included": 2})
 }
@@ -138,7 +138,7 @@ async fn prices_are_capped_at_the_documented_maximum_in_every_currency() {
             .post(
                 "/v1/services",
                 Some(&ada.token),
-                &service_body(json!(max), currency),
+                &service_body(&json!(max), currency),
             )
             .await;
         assert_eq!(
@@ -150,7 +150,7 @@ async fn prices_are_capped_at_the_documented_maximum_in_every_currency() {
             .post(
                 "/v1/services",
                 Some(&ada.token),
-                &service_body(json!(max + 1), currency),
+                &service_body(&json!(max + 1), currency),
             )
             .await;
         let body = problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
@@ -166,7 +166,7 @@ async fn integral_floats_count_as_integers_and_fractions_do_not() {
         app.post(
             "/v1/services",
             Some(&ada.token),
-            &service_body(json!(1500.0), "EUR"),
+            &service_body(&json!(1500.0), "EUR"),
         )
         .await,
         StatusCode::CREATED,
@@ -178,7 +178,7 @@ async fn integral_floats_count_as_integers_and_fractions_do_not() {
         .post(
             "/v1/services",
             Some(&ada.token),
-            &service_body(json!(1500.5), "EUR"),
+            &service_body(&json!(1500.5), "EUR"),
         )
         .await;
     let body = problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
@@ -193,7 +193,7 @@ async fn archiving_is_a_post_and_the_service_stays_readable() {
         app.post(
             "/v1/services",
             Some(&ada.token),
-            &service_body(json!(100), "EUR"),
+            &service_body(&json!(100), "EUR"),
         )
         .await,
         StatusCode::CREATED,

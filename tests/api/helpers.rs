@@ -34,9 +34,9 @@ fn template_name() -> String {
         {
             let p = entry.path();
             if p.is_dir() {
-                walk(&p, out)
+                walk(&p, out);
             } else {
-                out.push(p)
+                out.push(p);
             }
         }
     }

@@ -458,7 +458,7 @@ async fn cancellation_requests_need_an_order_in_progress_or_delivered() {
 #[tokio::test]
 async fn an_unanswered_cancellation_request_is_accepted_by_the_system() {
     let app = TestApp::spawn_with(|s| {
-        s.orders.cancellation_auto_accept_after = Duration::from_millis(300)
+        s.orders.cancellation_auto_accept_after = Duration::from_millis(300);
     })
     .await;
     let c = cast(&app).await;

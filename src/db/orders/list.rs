@@ -64,21 +64,25 @@ pub async fn list(conn: &mut AsyncPgConnection, f: OrderFilter) -> QueryResult<V
         ),
     };
     if !f.statuses.is_empty() {
-        let names: Vec<&str> = f.statuses.iter().map(|s| s.as_str()).collect();
+        let names: Vec<&str> = f
+            .statuses
+            .iter()
+            .map(crate::domain::order::OrderStatus::as_str)
+            .collect();
         query = query.filter(orders::status.eq_any(names));
     }
     match f.late {
         Some(true) => {
             query = query
                 .filter(orders::due_at.lt(f.now))
-                .filter(orders::status.eq_any(LATE_STATUSES))
+                .filter(orders::status.eq_any(LATE_STATUSES));
         }
         Some(false) => {
             query = query.filter(
                 orders::due_at
                     .ge(f.now)
                     .or(orders::status.ne_all(LATE_STATUSES)),
-            )
+            );
         }
         None => {}
     }
