@@ -1,8 +1,9 @@
 //! createspace: the order-management backend of the CreateSpace marketplace.
 //!
-//! Layers, with dependencies pointing one way: `http` (handlers, extractors, OpenAPI) uses `domain`
-//! (pure rules) and `db` (schema and queries); `auth` holds credential primitives; `startup` wires
-//! the server; `jobs` runs time-based work.
+//! Layers, with dependencies pointing one way (see ARCHITECTURE.md): `http` (parse, render, the
+//! OpenAPI document) calls `app` (one use case per user or worker action, owning its transaction and
+//! events), which calls `domain` (pure rules) and `db` (queries). `error` is the one error type,
+//! `auth` holds credential primitives, `startup` wires the server, `jobs` schedules the worker.
 
 pub mod app;
 pub mod auth;
