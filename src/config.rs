@@ -53,7 +53,47 @@ pub struct OrderTimings {
     pub worker_interval: Duration,
 }
 
+impl JwtSettings {
+    fn from_lookup(get: Lookup<'_>, environment: Environment) -> Result<Self, ConfigError> {
+        let (secret, generated) = match get("JWT_SECRET") {
+            Some(s) if s.len() < 32 => {
+                return Err(ConfigError::Invalid {
+                    var: "JWT_SECRET",
+                    reason: "must be at least 32 characters".into(),
+                })
+            }
+            Some(s) => (s, false),
+            None if environment == Environment::Production => {
+                return Err(ConfigError::Missing { var: "JWT_SECRET" })
+            }
+            None => (random_secret(), true),
+        };
+        let previous_secrets = get("JWT_PREVIOUS_SECRETS")
+            .map(|v| list(&v))
+            .unwrap_or_default();
+        Ok(JwtSettings {
+            secret: secret.into(),
+            previous_secrets: previous_secrets
+                .into_iter()
+                .map(SecretString::from)
+                .collect(),
+            access_ttl: duration(get, "JWT_ACCESS_TTL", "15m")?,
+            refresh_ttl: duration(get, "JWT_REFRESH_TTL", "30days")?,
+            generated,
+        })
+    }
+}
+
 impl OrderTimings {
+    fn from_lookup(get: Lookup<'_>) -> Result<Self, ConfigError> {
+        Ok(OrderTimings {
+            auto_complete_after: duration(get, "AUTO_COMPLETE_AFTER", "3days")?,
+            late_cancel_after: duration(get, "LATE_CANCEL_AFTER", "24h")?,
+            cancellation_auto_accept_after: duration(get, "CANCELLATION_AUTO_ACCEPT_AFTER", "48h")?,
+            worker_interval: duration(get, "WORKER_INTERVAL", "30s")?,
+        })
+    }
+
     /// The state machine's view of time at `now`, from the configured rules.
     pub fn clock(&self, now: chrono::DateTime<chrono::Utc>) -> crate::domain::order::Clock {
         crate::domain::order::Clock {
@@ -121,23 +161,6 @@ impl Settings {
                 })
             }
         };
-        let (secret, generated) = match get("JWT_SECRET") {
-            Some(s) if s.len() < 32 => {
-                return Err(ConfigError::Invalid {
-                    var: "JWT_SECRET",
-                    reason: "must be at least 32 characters".into(),
-                })
-            }
-            Some(s) => (s, false),
-            None if environment == Environment::Production => {
-                return Err(ConfigError::Missing { var: "JWT_SECRET" })
-            }
-            None => (random_secret(), true),
-        };
-        let previous_secrets = get("JWT_PREVIOUS_SECRETS")
-            .map(|v| list(&v))
-            .unwrap_or_default();
-
         Ok(Settings {
             environment,
             database_url: get("DATABASE_URL").map(SecretString::from),
@@ -155,30 +178,12 @@ impl Settings {
             },
             client_request_timeout: duration(get, "CLIENT_REQUEST_TIMEOUT", "5s")?,
             request_body_timeout: duration(get, "REQUEST_BODY_TIMEOUT", "30s")?,
-            jwt: JwtSettings {
-                secret: secret.into(),
-                previous_secrets: previous_secrets
-                    .into_iter()
-                    .map(SecretString::from)
-                    .collect(),
-                access_ttl: duration(get, "JWT_ACCESS_TTL", "15m")?,
-                refresh_ttl: duration(get, "JWT_REFRESH_TTL", "30days")?,
-                generated,
-            },
+            jwt: JwtSettings::from_lookup(get, environment)?,
             rate_limits: RateLimitSettings {
                 login_per_ip_per_minute: parse(get, "LOGIN_RATE_PER_IP_PER_MINUTE", 30)?,
                 login_per_email_per_minute: parse(get, "LOGIN_RATE_PER_EMAIL_PER_MINUTE", 10)?,
             },
-            orders: OrderTimings {
-                auto_complete_after: duration(get, "AUTO_COMPLETE_AFTER", "3days")?,
-                late_cancel_after: duration(get, "LATE_CANCEL_AFTER", "24h")?,
-                cancellation_auto_accept_after: duration(
-                    get,
-                    "CANCELLATION_AUTO_ACCEPT_AFTER",
-                    "48h",
-                )?,
-                worker_interval: duration(get, "WORKER_INTERVAL", "30s")?,
-            },
+            orders: OrderTimings::from_lookup(get)?,
         })
     }
 }

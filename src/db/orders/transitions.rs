@@ -83,30 +83,39 @@ pub async fn apply_transition(
         w.note,
     )
     .await?;
-    let mut closed = Vec::new();
-    if !matches!(w.to, OrderStatus::InProgress | OrderStatus::Delivered) {
-        // A pending cancellation request is moot once the order leaves the states it applies to.
-        let rows: Vec<(Uuid, Uuid)> = diesel::update(
-            cancellation_requests::table
-                .filter(cancellation_requests::order_id.eq(row.id))
-                .filter(cancellation_requests::status.eq("pending")),
-        )
-        .set((
-            cancellation_requests::status.eq("rejected"),
-            cancellation_requests::resolved_at.eq(at),
-        ))
-        .returning((
-            cancellation_requests::id,
-            cancellation_requests::requested_by,
-        ))
-        .load(conn)
-        .await?;
-        closed = rows
-            .into_iter()
-            .map(|(id, requested_by)| ClosedRequest { id, requested_by })
-            .collect();
-    }
+    // A pending cancellation request is moot once the order leaves the states it applies to.
+    let closed = if matches!(w.to, OrderStatus::InProgress | OrderStatus::Delivered) {
+        Vec::new()
+    } else {
+        close_pending_requests(conn, row.id, at).await?
+    };
     Ok(Some((row, closed)))
+}
+
+async fn close_pending_requests(
+    conn: &mut AsyncPgConnection,
+    order_id: Uuid,
+    at: DateTime<Utc>,
+) -> QueryResult<Vec<ClosedRequest>> {
+    let rows: Vec<(Uuid, Uuid)> = diesel::update(
+        cancellation_requests::table
+            .filter(cancellation_requests::order_id.eq(order_id))
+            .filter(cancellation_requests::status.eq("pending")),
+    )
+    .set((
+        cancellation_requests::status.eq("rejected"),
+        cancellation_requests::resolved_at.eq(at),
+    ))
+    .returning((
+        cancellation_requests::id,
+        cancellation_requests::requested_by,
+    ))
+    .load(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, requested_by)| ClosedRequest { id, requested_by })
+        .collect())
 }
 
 pub(super) async fn insert_history(

@@ -40,7 +40,7 @@ pub struct OrderQuery {
     /// Only orders where the caller is the client, or the creative. Default: both.
     role: Option<RoleParam>,
     /// One status or several, comma-separated: `status=new,in_progress`.
-    #[param(value_type = Option<Vec<OrderStatus>>, style = Form, explode = false, max_items = 7)]
+    #[param(value_type = Option<Vec<OrderStatus>>, style = Form, explode = false, min_items = 1, max_items = 7)]
     status: Option<String>,
     /// `true`: only late orders; `false`: only orders that are not late.
     late: Option<bool>,
@@ -58,10 +58,11 @@ pub struct OrderQuery {
     cursor: Option<String>,
 }
 
-/// `?status=`: order statuses separated by commas, as the document's `explode: false` array says;
-/// empty means no filter.
+/// `?status=`: one or more order statuses separated by commas, as the document's `explode: false`
+/// array says; leave it out for no filter. An empty value is refused: in a query string it cannot
+/// be told from `null`.
 fn status_filter(raw: Option<&str>) -> Result<Vec<OrderStatus>, ApiError> {
-    let Some(raw) = raw.filter(|s| !s.is_empty()) else {
+    let Some(raw) = raw else {
         return Ok(Vec::new());
     };
     let names: Vec<&str> = raw.split(',').collect();
