@@ -5,7 +5,8 @@
 #
 # Knobs: FUZZ_MAX_TIME (seconds, default 240), FUZZ_MAX_EXAMPLES (per operation, default 50),
 # FUZZ_PG (server URL without a database, default postgres://postgres@127.0.0.1:5432),
-# CONTRACT_VENV (where schemathesis is installed, default /var/tmp/createspace-venv).
+# CONTRACT_VENV (where schemathesis is installed, default /var/tmp/createspace-venv),
+# FUZZ_SEED (default: fixed under CI=true, so a red run replays exactly; random otherwise, to explore).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -71,6 +72,13 @@ python3 tests/contract/seed.py "$base" "$PG/$db" "$work/seed.json"
 seeded_log_bytes=$(wc -c <"$work/server.log")
 token=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["token"])' "$work/seed.json")
 
+seed_args=()
+if [ -n "${FUZZ_SEED:-}" ]; then
+  seed_args=(--seed "$FUZZ_SEED")
+elif [ "${CI:-}" = true ]; then
+  seed_args=(--seed 20261129)
+fi
+
 status=0
 # Run from the scratch folder: schemathesis keeps a cache in its working directory.
 (cd "$work" && CONTRACT_SEED="$work/seed.json" PYTHONPATH="$root/tests/contract" SCHEMATHESIS_HOOKS=hooks \
@@ -78,7 +86,7 @@ status=0
   run "$base/api-docs/openapi.json" \
   --header "Authorization: Bearer $token" \
   --max-examples "${FUZZ_MAX_EXAMPLES:-50}" --max-time "${FUZZ_MAX_TIME:-240}" --workers 2 \
-  --report junit --report-dir "$work/report") || status=$?
+  "${seed_args[@]}" --report junit --report-dir "$work/report") || status=$?
 
 echo "--- answers per operation during the fuzz"
 python3 tests/contract/coverage.py openapi/openapi.json "$work/server.log" "$seeded_log_bytes" || status=1
