@@ -11,9 +11,16 @@ use crate::domain::events::{self, Event};
 use crate::domain::order::{self as machine, ActorRole, Clock, Effect, OrderStatus};
 use crate::error::ApiError;
 
-fn participants_only(role: ActorRole) -> Result<(), ApiError> {
-    match role {
-        ActorRole::Client | ActorRole::Creative => Ok(()),
+/// The order and the caller's part in it, if they are its client or creative: 404 if they cannot
+/// see it, 403 for an admin who is no party.
+async fn party(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    caller: orders::Viewer,
+) -> Result<(orders::OrderRow, ActorRole), ApiError> {
+    let order = super::orders::visible(conn, id, caller).await?;
+    match role_of(&order, caller) {
+        role @ (ActorRole::Client | ActorRole::Creative) => Ok((order, role)),
         _ => Err(ApiError::Forbidden {
             code: "not_a_party",
             detail: "Only the order's client or creative can take part in a cancellation request."
@@ -31,11 +38,7 @@ pub async fn open(
     clock: &Clock,
     timings: &OrderTimings,
 ) -> Result<orders::CancellationRow, ApiError> {
-    let order = orders::find_visible(conn, id, caller)
-        .await?
-        .ok_or(ApiError::NotFound("order"))?;
-    let role = role_of(&order, caller);
-    participants_only(role)?;
+    let (order, role) = party(conn, id, caller).await?;
     let auto_accept_at = clock.now + to_chrono(timings.cancellation_auto_accept_after);
     let other = if role == ActorRole::Client {
         order.creative_id
@@ -76,11 +79,7 @@ pub async fn respond(
     clock: &Clock,
     timings: &OrderTimings,
 ) -> Result<orders::CancellationRow, ApiError> {
-    let order = orders::find_visible(conn, id, caller)
-        .await?
-        .ok_or(ApiError::NotFound("order"))?;
-    let role = role_of(&order, caller);
-    participants_only(role)?;
+    let (_, role) = party(conn, id, caller).await?;
     let request = orders::latest_cancellation(conn, id, caller)
         .await?
         .filter(|r| r.status == "pending")

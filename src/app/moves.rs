@@ -48,9 +48,7 @@ pub async fn make(
     if machine::requires_note(r.to) && r.note.is_none() {
         return Err(note_required(r.to));
     }
-    let order = orders::find_visible(conn, r.order_id, r.caller)
-        .await?
-        .ok_or(ApiError::NotFound("order"))?;
+    let order = super::orders::visible(conn, r.order_id, r.caller).await?;
     if r.expected_version.is_some_and(|v| v != order.version) {
         return Err(ApiError::PreconditionFailed {
             current_version: order.version,
@@ -77,9 +75,7 @@ pub async fn make(
         return Ok(row);
     }
     // Somebody moved the order between our read and our guarded update.
-    let now = orders::find_visible(conn, r.order_id, r.caller)
-        .await?
-        .ok_or(ApiError::NotFound("order"))?;
+    let now = super::orders::visible(conn, r.order_id, r.caller).await?;
     if r.expected_version.is_some() {
         return Err(ApiError::PreconditionFailed {
             current_version: now.version,

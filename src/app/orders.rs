@@ -54,6 +54,17 @@ pub async fn place(
     .await
 }
 
+/// The order if `caller` may see it; 404 otherwise, whether it is absent or not theirs.
+pub async fn visible(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    caller: orders::Viewer,
+) -> Result<orders::OrderRow, ApiError> {
+    orders::find_visible(conn, id, caller)
+        .await?
+        .ok_or(ApiError::NotFound("order"))
+}
+
 /// The client edits a new order (requirements, deadline); the creative hears of it
 /// (`order.updated`). 404 if not visible, 403 for anyone but the client, 409 once it is not `new`,
 /// 412 on a stale `expected_version`.
@@ -64,9 +75,7 @@ pub async fn edit(
     edits: orders::OrderEdits,
     expected_version: Option<i64>,
 ) -> Result<orders::OrderRow, ApiError> {
-    let current = orders::find_visible(conn, id, caller)
-        .await?
-        .ok_or(ApiError::NotFound("order"))?;
+    let current = visible(conn, id, caller).await?;
     if current.client_id != caller.user_id {
         return Err(ApiError::Forbidden {
             code: "not_client",

@@ -121,6 +121,20 @@ async fn text_is_measured_as_sent_and_control_characters_are_refused_even_at_the
     assert_eq!(res.status(), StatusCode::OK);
 }
 
+async fn create_service(
+    app: &TestApp,
+    user: &TestUser,
+    amount: &Value,
+    currency: &str,
+) -> reqwest::Response {
+    app.post(
+        "/v1/services",
+        Some(&user.token),
+        &service_body(amount, currency),
+    )
+    .await
+}
+
 fn service_body(amount: &Value, currency: &str) -> Value {
     json!({"title": "Logo", "description": "", "price": {"amount": amount, "currency": currency},
            "delivery_days": 7.0, "revisions_included": 2})
@@ -135,25 +149,13 @@ async fn prices_are_capped_at_the_documented_maximum_in_every_currency() {
         .as_i64()
         .unwrap();
     for currency in ["EUR", "JPY", "BHD"] {
-        let res = app
-            .post(
-                "/v1/services",
-                Some(&ada.token),
-                &service_body(&json!(max), currency),
-            )
-            .await;
+        let res = create_service(&app, &ada, &json!(max), currency).await;
         assert_eq!(
             res.status(),
             StatusCode::CREATED,
             "{currency} at the maximum"
         );
-        let res = app
-            .post(
-                "/v1/services",
-                Some(&ada.token),
-                &service_body(&json!(max + 1), currency),
-            )
-            .await;
+        let res = create_service(&app, &ada, &json!(max + 1), currency).await;
         let body = problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
         assert_eq!(body["errors"][0]["field"], "price.amount");
     }
@@ -164,24 +166,13 @@ async fn integral_floats_count_as_integers_and_fractions_do_not() {
     let app = TestApp::spawn().await;
     let ada = app.register("ada").await;
     let created = json_ok(
-        app.post(
-            "/v1/services",
-            Some(&ada.token),
-            &service_body(&json!(1500.0), "EUR"),
-        )
-        .await,
+        create_service(&app, &ada, &json!(1500.0), "EUR").await,
         StatusCode::CREATED,
     )
     .await;
     assert_eq!(created["price"]["amount"], 1500);
     assert_eq!(created["delivery_days"], 7);
-    let res = app
-        .post(
-            "/v1/services",
-            Some(&ada.token),
-            &service_body(&json!(1500.5), "EUR"),
-        )
-        .await;
+    let res = create_service(&app, &ada, &json!(1500.5), "EUR").await;
     let body = problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
     assert_eq!(body["errors"][0]["field"], "price.amount");
 }
@@ -191,12 +182,7 @@ async fn archiving_is_a_post_and_the_service_stays_readable() {
     let app = TestApp::spawn().await;
     let ada = app.register("ada").await;
     let service = json_ok(
-        app.post(
-            "/v1/services",
-            Some(&ada.token),
-            &service_body(&json!(100), "EUR"),
-        )
-        .await,
+        create_service(&app, &ada, &json!(100), "EUR").await,
         StatusCode::CREATED,
     )
     .await;

@@ -77,9 +77,7 @@ pub async fn visible_order(
     id: Uuid,
     caller: &AuthUser,
 ) -> Result<orders::OrderRow, ApiError> {
-    orders::find_visible(conn, id, viewer(caller))
-        .await?
-        .ok_or(ApiError::NotFound("order"))
+    crate::app::orders::visible(conn, id, viewer(caller)).await
 }
 
 pub fn viewer(caller: &AuthUser) -> orders::Viewer {
