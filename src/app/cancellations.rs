@@ -8,7 +8,9 @@ use super::moves::{self, refusal, role_of};
 use crate::config::{to_chrono, OrderTimings};
 use crate::db::{orders, outbox};
 use crate::domain::events::{self, Event};
-use crate::domain::order::{self as machine, ActorRole, Clock, Effect, OrderStatus};
+use crate::domain::order::{
+    self as machine, ActorRole, CancellationStatus, Clock, Effect, OrderStatus,
+};
 use crate::error::ApiError;
 
 /// The order and the caller's part in it, if they are its client or creative: 404 if they cannot
@@ -82,7 +84,7 @@ pub async fn respond(
     let (_, role) = party(conn, id, caller).await?;
     let request = orders::latest_cancellation(conn, id, caller)
         .await?
-        .filter(|r| r.status == "pending")
+        .filter(|r| r.status == CancellationStatus::Pending)
         .ok_or_else(|| no_pending("This order has no pending cancellation request to answer."))?;
     if request.requested_by == caller.user_id {
         return Err(ApiError::Forbidden {

@@ -196,7 +196,7 @@ async fn from_service(
         price_currency: s.price_currency,
         due_at: Utc::now() + chrono::Duration::days(i64::from(s.delivery_days)),
         revisions_included: s.revisions_included,
-        status: OrderStatus::New.as_str(),
+        status: OrderStatus::New,
     }))
 }
 
@@ -250,7 +250,7 @@ async fn custom(
         price_currency: price.currency().code().to_string(),
         due_at,
         revisions_included: input.revisions_included.unwrap_or(0),
-        status: OrderStatus::New.as_str(),
+        status: OrderStatus::New,
     }))
 }
 

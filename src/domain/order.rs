@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[derive(diesel::expression::AsExpression, diesel::deserialize::FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub enum OrderStatus {
     New,
     InProgress,
@@ -59,7 +61,20 @@ impl std::fmt::Display for OrderStatus {
 
 /// The part the caller plays on one order. Participation wins over the admin flag: an admin who is the
 /// client of an order acts as its client, so nobody resolves their own dispute.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(rename_all = "snake_case")]
 pub enum ActorRole {
     Client,
@@ -87,6 +102,48 @@ impl ActorRole {
         ]
         .into_iter()
         .find(|r| r.as_str() == s)
+    }
+}
+
+/// Where a cancellation request stands.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+#[serde(rename_all = "snake_case")]
+pub enum CancellationStatus {
+    Pending,
+    Accepted,
+    Rejected,
+}
+
+impl CancellationStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            CancellationStatus::Pending => "pending",
+            CancellationStatus::Accepted => "accepted",
+            CancellationStatus::Rejected => "rejected",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<CancellationStatus> {
+        [
+            CancellationStatus::Pending,
+            CancellationStatus::Accepted,
+            CancellationStatus::Rejected,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == s)
     }
 }
 

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::{visible_ids, OrderRow, Viewer};
 use crate::db::schema::{cancellation_requests, orders};
-use crate::domain::order::ActorRole;
+use crate::domain::order::{ActorRole, CancellationStatus};
 
 #[derive(Clone, Debug, Queryable, Selectable)]
 #[diesel(table_name = cancellation_requests)]
@@ -16,9 +16,9 @@ pub struct CancellationRow {
     pub id: Uuid,
     pub order_id: Uuid,
     pub requested_by: Uuid,
-    pub requester_role: String,
+    pub requester_role: ActorRole,
     pub reason: String,
-    pub status: String,
+    pub status: CancellationStatus,
     pub auto_accept_at: DateTime<Utc>,
     pub resolved_by: Option<Uuid>,
     pub resolved_at: Option<DateTime<Utc>>,
@@ -38,7 +38,7 @@ pub async fn insert_cancellation(
             cancellation_requests::id.eq(Uuid::now_v7()),
             cancellation_requests::order_id.eq(order_id),
             cancellation_requests::requested_by.eq(requested_by),
-            cancellation_requests::requester_role.eq(role.as_str()),
+            cancellation_requests::requester_role.eq(role),
             cancellation_requests::reason.eq(reason),
             cancellation_requests::auto_accept_at.eq(auto_accept_at),
         ))
@@ -73,10 +73,14 @@ pub async fn resolve_cancellation(
     diesel::update(
         cancellation_requests::table
             .filter(cancellation_requests::id.eq(id))
-            .filter(cancellation_requests::status.eq("pending")),
+            .filter(cancellation_requests::status.eq(CancellationStatus::Pending)),
     )
     .set((
-        cancellation_requests::status.eq(if accepted { "accepted" } else { "rejected" }),
+        cancellation_requests::status.eq(if accepted {
+            CancellationStatus::Accepted
+        } else {
+            CancellationStatus::Rejected
+        }),
         cancellation_requests::resolved_by.eq(resolved_by),
         cancellation_requests::resolved_at.eq(now),
     ))
@@ -93,7 +97,7 @@ pub async fn lock_orders_with_due_cancellations(
     limit: i64,
 ) -> QueryResult<Vec<OrderRow>> {
     let due = cancellation_requests::table
-        .filter(cancellation_requests::status.eq("pending"))
+        .filter(cancellation_requests::status.eq(CancellationStatus::Pending))
         .filter(cancellation_requests::auto_accept_at.le(now))
         .select(cancellation_requests::order_id);
     orders::table
@@ -114,7 +118,7 @@ pub async fn due_cancellation(
 ) -> QueryResult<Option<CancellationRow>> {
     cancellation_requests::table
         .filter(cancellation_requests::order_id.eq(order_id))
-        .filter(cancellation_requests::status.eq("pending"))
+        .filter(cancellation_requests::status.eq(CancellationStatus::Pending))
         .filter(cancellation_requests::auto_accept_at.le(now))
         .select(CancellationRow::as_select())
         .first(conn)

@@ -36,7 +36,7 @@ pub async fn edit(
     let mut target = diesel::update(orders::table)
         .filter(orders::id.eq(id))
         .filter(orders::client_id.eq(client))
-        .filter(orders::status.eq(OrderStatus::New.as_str()))
+        .filter(orders::status.eq(OrderStatus::New))
         .into_boxed();
     if let Some(v) = expected_version {
         target = target.filter(orders::version.eq(v));

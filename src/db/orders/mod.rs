@@ -38,7 +38,7 @@ pub struct OrderRow {
     pub due_at: DateTime<Utc>,
     pub revisions_included: i32,
     pub revisions_used: i32,
-    pub status: String,
+    pub status: OrderStatus,
     pub version: i64,
     pub delivered_at: Option<DateTime<Utc>>,
     pub auto_complete_at: Option<DateTime<Utc>>,
@@ -47,9 +47,8 @@ pub struct OrderRow {
 }
 
 impl OrderRow {
-    /// The status column is constrained by a CHECK to the domain's values.
     pub fn status(&self) -> OrderStatus {
-        OrderStatus::parse(&self.status).unwrap_or(OrderStatus::New)
+        self.status
     }
 
     /// What the state machine needs to know about this order.
@@ -76,7 +75,7 @@ pub struct NewOrder {
     pub price_currency: String,
     pub due_at: DateTime<Utc>,
     pub revisions_included: i32,
-    pub status: &'static str,
+    pub status: OrderStatus,
 }
 
 /// The caller as the queries see them.

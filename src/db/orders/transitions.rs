@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::{visible_ids, OrderRow, Viewer};
 use crate::db::schema::{cancellation_requests, order_transitions, orders};
-use crate::domain::order::{ActorRole, Effect, OrderStatus};
+use crate::domain::order::{ActorRole, CancellationStatus, Effect, OrderStatus};
 
 /// A status change to write: the guard (`from`, `expected_version`) and what it changes.
 pub struct TransitionWrite<'a> {
@@ -27,7 +27,7 @@ pub struct TransitionWrite<'a> {
 #[derive(AsChangeset)]
 #[diesel(table_name = orders)]
 struct StatusChange {
-    status: &'static str,
+    status: OrderStatus,
     delivered_at: Option<DateTime<Utc>>,
     #[diesel(treat_none_as_null = true)]
     auto_complete_at: Option<DateTime<Utc>>,
@@ -49,7 +49,7 @@ pub async fn apply_transition(
 ) -> QueryResult<Option<(OrderRow, Vec<ClosedRequest>)>> {
     let at = Utc::now();
     let change = StatusChange {
-        status: w.to.as_str(),
+        status: w.to,
         delivered_at: (w.effect == Effect::Delivered).then_some(at),
         auto_complete_at: w.auto_complete_at,
     };
@@ -57,7 +57,7 @@ pub async fn apply_transition(
     let updated = diesel::update(
         orders::table
             .filter(orders::id.eq(w.order_id))
-            .filter(orders::status.eq(w.from.as_str()))
+            .filter(orders::status.eq(w.from))
             .filter(orders::version.eq(w.expected_version)),
     )
     .set((
@@ -100,10 +100,10 @@ async fn close_pending_requests(
     let rows: Vec<(Uuid, Uuid)> = diesel::update(
         cancellation_requests::table
             .filter(cancellation_requests::order_id.eq(order_id))
-            .filter(cancellation_requests::status.eq("pending")),
+            .filter(cancellation_requests::status.eq(CancellationStatus::Pending)),
     )
     .set((
-        cancellation_requests::status.eq("rejected"),
+        cancellation_requests::status.eq(CancellationStatus::Rejected),
         cancellation_requests::resolved_at.eq(at),
     ))
     .returning((
@@ -131,10 +131,10 @@ pub(super) async fn insert_history(
         .values((
             order_transitions::id.eq(Uuid::now_v7()),
             order_transitions::order_id.eq(order_id),
-            order_transitions::from_status.eq(from.map(|s| s.as_str())),
-            order_transitions::to_status.eq(to.as_str()),
+            order_transitions::from_status.eq(from),
+            order_transitions::to_status.eq(to),
             order_transitions::actor_id.eq(actor_id),
-            order_transitions::actor_role.eq(actor_role.as_str()),
+            order_transitions::actor_role.eq(actor_role),
             order_transitions::note.eq(note),
         ))
         .execute(conn)
@@ -147,10 +147,10 @@ pub(super) async fn insert_history(
 pub struct TransitionRow {
     pub id: Uuid,
     pub order_id: Uuid,
-    pub from_status: Option<String>,
-    pub to_status: String,
+    pub from_status: Option<OrderStatus>,
+    pub to_status: OrderStatus,
     pub actor_id: Option<Uuid>,
-    pub actor_role: String,
+    pub actor_role: ActorRole,
     pub note: Option<String>,
     pub created_at: DateTime<Utc>,
 }
@@ -185,7 +185,7 @@ pub async fn lock_due_completions(
     limit: i64,
 ) -> QueryResult<Vec<OrderRow>> {
     orders::table
-        .filter(orders::status.eq(OrderStatus::Delivered.as_str()))
+        .filter(orders::status.eq(OrderStatus::Delivered))
         .filter(orders::auto_complete_at.le(now))
         .order(orders::auto_complete_at.asc())
         .limit(limit)

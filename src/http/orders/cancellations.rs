@@ -12,7 +12,7 @@ use validator::Validate;
 use super::{viewer, visible_order};
 use crate::app;
 use crate::db::{self, orders};
-use crate::domain::order::ActorRole;
+use crate::domain::order::{ActorRole, CancellationStatus};
 use crate::domain::text;
 use crate::http::auth_user::AuthUser;
 use crate::http::docs;
@@ -83,7 +83,7 @@ pub struct CancellationResponse {
     pub requester_role: ActorRole,
     pub reason: String,
     /// `pending`, `accepted` or `rejected`.
-    pub status: String,
+    pub status: CancellationStatus,
     /// When the system accepts it if the other party has not answered.
     pub auto_accept_at: DateTime<Utc>,
     /// Null while pending, or when the system resolved it.
@@ -98,7 +98,7 @@ impl From<orders::CancellationRow> for CancellationResponse {
             id: r.id,
             order_id: r.order_id,
             requested_by: r.requested_by,
-            requester_role: ActorRole::parse(&r.requester_role).unwrap_or(ActorRole::Client),
+            requester_role: r.requester_role,
             reason: r.reason,
             status: r.status,
             auto_accept_at: r.auto_accept_at,

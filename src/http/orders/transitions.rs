@@ -67,10 +67,10 @@ impl From<orders::TransitionRow> for TransitionResponse {
     fn from(r: orders::TransitionRow) -> Self {
         TransitionResponse {
             id: r.id,
-            from: r.from_status.as_deref().and_then(OrderStatus::parse),
-            to: OrderStatus::parse(&r.to_status).unwrap_or(OrderStatus::New),
+            from: r.from_status,
+            to: r.to_status,
             actor_id: r.actor_id,
-            actor_role: ActorRole::parse(&r.actor_role).unwrap_or(ActorRole::System),
+            actor_role: r.actor_role,
             note: r.note,
             at: r.created_at,
         }

@@ -1,0 +1,32 @@
+//! How the domain's enumerations are stored: as their snake_case names in `text` columns. A value
+//! the code does not know is an error when read, never a silent default.
+
+use diesel::deserialize::{self, FromSql};
+use diesel::pg::{Pg, PgValue};
+use diesel::serialize::{self, Output, ToSql};
+use diesel::sql_types::Text;
+
+use crate::domain::order::{ActorRole, CancellationStatus, OrderStatus};
+
+macro_rules! text_enum {
+    ($ty:ident) => {
+        impl ToSql<Text, Pg> for $ty {
+            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+                <str as ToSql<Text, Pg>>::to_sql(self.as_str(), &mut out.reborrow())
+            }
+        }
+
+        impl FromSql<Text, Pg> for $ty {
+            fn from_sql(bytes: PgValue<'_>) -> deserialize::Result<Self> {
+                let raw = <String as FromSql<Text, Pg>>::from_sql(bytes)?;
+                $ty::parse(&raw).ok_or_else(|| {
+                    format!("unknown {} `{raw}` in the database", stringify!($ty)).into()
+                })
+            }
+        }
+    };
+}
+
+text_enum!(OrderStatus);
+text_enum!(ActorRole);
+text_enum!(CancellationStatus);
