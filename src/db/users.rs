@@ -287,3 +287,15 @@ pub async fn consume_reset_token(conn: &mut AsyncPgConnection, hash: &[u8]) -> Q
     .await?;
     Ok(n == 1)
 }
+
+/// Display names of the given users, for the parties of a page of orders.
+pub async fn display_names(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+) -> QueryResult<Vec<(Uuid, String)>> {
+    users::table
+        .filter(users::id.eq_any(ids))
+        .select((users::id, users::display_name))
+        .load(conn)
+        .await
+}

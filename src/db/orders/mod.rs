@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::schema::{orders, users};
+use super::schema::orders;
 use crate::domain::order::{ActorRole, OrderFacts, OrderStatus};
 
 mod cancellations;
@@ -160,16 +160,4 @@ pub async fn find_visible(
         .first(conn)
         .await
         .optional()
-}
-
-/// Display names of the given users, for the parties of a page of orders.
-pub async fn display_names(
-    conn: &mut AsyncPgConnection,
-    ids: &[Uuid],
-) -> QueryResult<Vec<(Uuid, String)>> {
-    users::table
-        .filter(users::id.eq_any(ids))
-        .select((users::id, users::display_name))
-        .load(conn)
-        .await
 }

@@ -100,7 +100,7 @@ pub async fn render(
         .collect();
     ids.sort();
     ids.dedup();
-    let names: HashMap<Uuid, String> = orders::display_names(conn, &ids)
+    let names: HashMap<Uuid, String> = crate::db::users::display_names(conn, &ids)
         .await?
         .into_iter()
         .collect();
