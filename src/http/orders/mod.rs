@@ -59,18 +59,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// The caller's part in an order they can see (the query already checked they may).
-pub fn role_of(row: &orders::OrderRow, caller: &AuthUser) -> ActorRole {
-    let me = caller.id.as_uuid();
-    if row.client_id == me {
-        ActorRole::Client
-    } else if row.creative_id == me {
-        ActorRole::Creative
-    } else {
-        ActorRole::Admin
-    }
-}
-
 /// The order if the caller may see it; 404 otherwise, whether it is absent or not theirs.
 pub async fn visible_order(
     conn: &mut AsyncPgConnection,
@@ -112,7 +100,7 @@ pub async fn render(
         .into_iter()
         .map(|row| {
             let f = row.facts();
-            let role = role_of(&row, caller);
+            let role = crate::app::moves::role_of(&row, viewer(caller));
             OrderResponse {
                 id: row.id,
                 status: f.status,
