@@ -2,12 +2,12 @@
 //! answers. Every path locks the order row first, so requests and moves cannot interleave.
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use uuid::Uuid;
 
 use super::moves::{self, refusal, role_of};
 use crate::config::{to_chrono, OrderTimings};
 use crate::db::{orders, outbox};
 use crate::domain::events::{self, Event};
+use crate::domain::ids::{OrderId, UserId};
 use crate::domain::order::{
     self as machine, ActorRole, CancellationStatus, Clock, Effect, OrderStatus,
 };
@@ -17,7 +17,7 @@ use crate::error::ApiError;
 /// see it, 403 for an admin who is no party.
 async fn party(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
+    id: OrderId,
     caller: orders::Viewer,
 ) -> Result<(orders::OrderRow, ActorRole), ApiError> {
     let order = super::orders::visible(conn, id, caller).await?;
@@ -35,7 +35,7 @@ async fn party(
 pub async fn open(
     conn: &mut AsyncPgConnection,
     caller: orders::Viewer,
-    id: Uuid,
+    id: OrderId,
     reason: &str,
     clock: &Clock,
     timings: &OrderTimings,
@@ -76,7 +76,7 @@ pub async fn open(
 pub async fn respond(
     conn: &mut AsyncPgConnection,
     caller: orders::Viewer,
-    id: Uuid,
+    id: OrderId,
     accept: bool,
     clock: &Clock,
     timings: &OrderTimings,
@@ -112,7 +112,7 @@ fn no_pending(detail: &str) -> ApiError {
 }
 
 struct Answer<'a> {
-    caller: Uuid,
+    caller: UserId,
     role: ActorRole,
     request: &'a orders::CancellationRow,
     accept: bool,

@@ -4,11 +4,11 @@
 use std::time::Duration;
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use uuid::Uuid;
 
 use crate::config::{to_chrono, OrderTimings};
 use crate::db::{orders, outbox};
 use crate::domain::events::{self, Event};
+use crate::domain::ids::{OrderId, UserId};
 use crate::domain::order::{
     self as machine, ActorRole, Clock, Effect, OrderFacts, OrderStatus, Refusal,
 };
@@ -17,7 +17,7 @@ use crate::error::ApiError;
 /// A party's (or an admin's) request to move an order.
 pub struct Request<'a> {
     pub caller: orders::Viewer,
-    pub order_id: Uuid,
+    pub order_id: OrderId,
     pub to: OrderStatus,
     pub note: Option<&'a str>,
     /// The version the caller last saw (`If-Match`); `None` means whatever is current.
@@ -142,7 +142,7 @@ pub struct Move<'a> {
     pub to: OrderStatus,
     pub effect: Effect,
     /// `None` when the system moves the order.
-    pub actor_id: Option<Uuid>,
+    pub actor_id: Option<UserId>,
     pub actor_role: ActorRole,
     pub note: Option<&'a str>,
 }

@@ -2,10 +2,10 @@
 
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use uuid::Uuid;
 
 use crate::db::{orders, outbox, services, users};
 use crate::domain::events::{self, Event};
+use crate::domain::ids::{OrderId, ServiceId, UserId};
 use crate::domain::money::Money;
 use crate::domain::order::OrderStatus;
 use crate::domain::{text, Invalid};
@@ -13,8 +13,8 @@ use crate::error::{ApiError, FieldError, FieldErrors};
 
 /// What a client asks for: either `service_id` (the rest comes from the service) or a custom order.
 pub struct PlaceOrder {
-    pub service_id: Option<Uuid>,
-    pub creative_id: Option<Uuid>,
+    pub service_id: Option<ServiceId>,
+    pub creative_id: Option<UserId>,
     pub title: Option<String>,
     pub requirements: String,
     /// Amount in minor units and currency code, as sent.
@@ -27,7 +27,7 @@ pub struct PlaceOrder {
 /// savepoint when the caller already holds one (an idempotent request records its answer in it).
 pub async fn place(
     conn: &mut AsyncPgConnection,
-    client: Uuid,
+    client: UserId,
     input: &PlaceOrder,
 ) -> Result<orders::OrderRow, ApiError> {
     let new = new_order(conn, input, client).await?;
@@ -57,7 +57,7 @@ pub async fn place(
 /// The order if `caller` may see it; 404 otherwise, whether it is absent or not theirs.
 pub async fn visible(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
+    id: OrderId,
     caller: orders::Viewer,
 ) -> Result<orders::OrderRow, ApiError> {
     orders::find_visible(conn, id, caller)
@@ -71,7 +71,7 @@ pub async fn visible(
 pub async fn edit(
     conn: &mut AsyncPgConnection,
     caller: orders::Viewer,
-    id: Uuid,
+    id: OrderId,
     edits: orders::OrderEdits,
     expected_version: Option<i64>,
 ) -> Result<orders::OrderRow, ApiError> {
@@ -129,7 +129,7 @@ pub fn parse_due_at(due: DateTime<Utc>, now: DateTime<Utc>) -> Result<DateTime<U
 async fn new_order(
     conn: &mut AsyncPgConnection,
     input: &PlaceOrder,
-    client: Uuid,
+    client: UserId,
 ) -> Result<orders::NewOrder, ApiError> {
     let mut errors = FieldErrors::new();
     let requirements = errors.check("requirements", parse_requirements(&input.requirements));
@@ -148,8 +148,8 @@ async fn new_order(
 async fn from_service(
     conn: &mut AsyncPgConnection,
     input: &PlaceOrder,
-    service_id: Uuid,
-    client: Uuid,
+    service_id: ServiceId,
+    client: UserId,
     errors: &mut FieldErrors,
 ) -> Result<Option<orders::NewOrder>, ApiError> {
     for (field, present) in [
@@ -186,7 +186,7 @@ async fn from_service(
         ));
     }
     Ok(Some(orders::NewOrder {
-        id: Uuid::now_v7(),
+        id: OrderId::new(),
         client_id: client,
         creative_id: s.creative_id,
         service_id: Some(s.id),
@@ -203,7 +203,7 @@ async fn from_service(
 async fn custom(
     conn: &mut AsyncPgConnection,
     input: &PlaceOrder,
-    client: Uuid,
+    client: UserId,
     errors: &mut FieldErrors,
 ) -> Result<Option<orders::NewOrder>, ApiError> {
     for (field, present) in [
@@ -240,7 +240,7 @@ async fn custom(
         return Ok(None);
     };
     Ok(Some(orders::NewOrder {
-        id: Uuid::now_v7(),
+        id: OrderId::new(),
         client_id: client,
         creative_id: creative,
         service_id: None,
@@ -257,10 +257,10 @@ async fn custom(
 /// The creative of a custom order: an active account other than the client's.
 async fn creative(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
-    client: Uuid,
+    id: UserId,
+    client: UserId,
     errors: &mut FieldErrors,
-) -> Result<Option<Uuid>, ApiError> {
+) -> Result<Option<UserId>, ApiError> {
     if id == client {
         errors.push(FieldError::new(
             "creative_id",

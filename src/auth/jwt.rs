@@ -14,7 +14,7 @@ use crate::domain::ids::UserId;
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Claims {
-    pub sub: Uuid,
+    pub sub: UserId,
     pub exp: i64,
     pub iat: i64,
     pub jti: Uuid,
@@ -70,7 +70,7 @@ impl Keys {
     /// Issues an access token for `user`, valid for the configured lifetime from `now`.
     pub fn issue(&self, user: UserId, now: i64) -> anyhow::Result<String> {
         let claims = Claims {
-            sub: user.as_uuid(),
+            sub: user,
             iat: now,
             exp: now + self.access_ttl.as_secs() as i64,
             jti: Uuid::now_v7(),
@@ -127,10 +127,10 @@ mod tests {
         let user = UserId::new();
         let old = Keys::new(&settings(A, &[]));
         let token = old.issue(user, now).unwrap();
-        assert_eq!(old.verify(&token).unwrap().sub, user.as_uuid());
+        assert_eq!(old.verify(&token).unwrap().sub, user);
 
         let rotated = Keys::new(&settings(B, &[A]));
-        assert_eq!(rotated.verify(&token).unwrap().sub, user.as_uuid());
+        assert_eq!(rotated.verify(&token).unwrap().sub, user);
 
         let forgot = Keys::new(&settings(B, &[]));
         assert!(matches!(forgot.verify(&token), Err(TokenError::UnknownKey)));

@@ -1,9 +1,9 @@
 //! Idempotency keys: a caller's key claims a request once for 24 h; the stored answer replays it.
 
+use crate::domain::ids::UserId;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use uuid::Uuid;
 
 use super::schema::idempotency_keys;
 
@@ -30,7 +30,7 @@ pub enum KeyClaim {
 /// minute by a crashed request, is reclaimed.
 pub async fn claim_key(
     conn: &mut AsyncPgConnection,
-    user: Uuid,
+    user: UserId,
     key: &str,
     request_hash: &[u8],
 ) -> QueryResult<KeyClaim> {
@@ -70,7 +70,7 @@ pub async fn claim_key(
 /// Stores the response to replay; run it in the transaction that did the work.
 pub async fn complete_key(
     conn: &mut AsyncPgConnection,
-    user: Uuid,
+    user: UserId,
     key: &str,
     status: u16,
     headers: &serde_json::Value,
@@ -102,7 +102,7 @@ pub async fn delete_expired_keys(conn: &mut AsyncPgConnection) -> QueryResult<us
 }
 
 /// Frees a key whose request failed, so the caller may retry with it.
-pub async fn release_key(conn: &mut AsyncPgConnection, user: Uuid, key: &str) -> QueryResult<()> {
+pub async fn release_key(conn: &mut AsyncPgConnection, user: UserId, key: &str) -> QueryResult<()> {
     diesel::delete(
         idempotency_keys::table
             .filter(idempotency_keys::user_id.eq(user))

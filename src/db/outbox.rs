@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::schema::outbox_events;
 use crate::domain::events::Event;
+use crate::domain::ids::UserId;
 
 #[derive(Insertable)]
 #[diesel(table_name = outbox_events)]
@@ -15,7 +16,7 @@ struct NewRow<'a> {
     event_type: &'a str,
     aggregate_type: &'a str,
     aggregate_id: Uuid,
-    recipients: Vec<Uuid>,
+    recipients: Vec<UserId>,
     payload: serde_json::Value,
 }
 

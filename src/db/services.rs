@@ -1,9 +1,9 @@
 //! Services that creatives offer.
 
+use crate::domain::ids::{ServiceId, UserId};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use uuid::Uuid;
 
 use super::schema::services;
 use super::Update;
@@ -11,8 +11,8 @@ use super::Update;
 #[derive(Clone, Debug, Queryable, Selectable)]
 #[diesel(table_name = services)]
 pub struct ServiceRow {
-    pub id: Uuid,
-    pub creative_id: Uuid,
+    pub id: ServiceId,
+    pub creative_id: UserId,
     pub title: String,
     pub description: String,
     pub price_amount: i64,
@@ -28,8 +28,8 @@ pub struct ServiceRow {
 #[derive(Insertable)]
 #[diesel(table_name = services)]
 pub struct NewService {
-    pub id: Uuid,
-    pub creative_id: Uuid,
+    pub id: ServiceId,
+    pub creative_id: UserId,
     pub title: String,
     pub description: String,
     pub price_amount: i64,
@@ -58,7 +58,7 @@ pub async fn insert(conn: &mut AsyncPgConnection, service: NewService) -> QueryR
 }
 
 /// A service by id, archived ones included (orders keep pointing at them).
-pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<ServiceRow>> {
+pub async fn find(conn: &mut AsyncPgConnection, id: ServiceId) -> QueryResult<Option<ServiceRow>> {
     services::table
         .find(id)
         .select(ServiceRow::as_select())
@@ -68,11 +68,11 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<
 }
 
 pub struct ServiceFilter {
-    pub creative_id: Option<Uuid>,
+    pub creative_id: Option<UserId>,
     /// Case-insensitive substring of the title.
     pub q: Option<String>,
     /// Keyset cursor: only services with a smaller (older) id.
-    pub before: Option<Uuid>,
+    pub before: Option<ServiceId>,
     pub limit: i64,
 }
 
@@ -102,8 +102,8 @@ pub async fn list(
 /// Edits an active service of `creative`, guarded by the expected version when given.
 pub async fn update(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
-    creative: Uuid,
+    id: ServiceId,
+    creative: UserId,
     changes: ServiceChanges,
     expected_version: Option<i64>,
 ) -> QueryResult<Update<ServiceRow>> {
@@ -136,12 +136,11 @@ pub async fn update(
     })
 }
 
-/// Archives an active service of `creative`; true if it did.
 /// Archives the creative's active service; `None` if there is no such service (any more).
 pub async fn archive(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
-    creative: Uuid,
+    id: ServiceId,
+    creative: UserId,
 ) -> QueryResult<Option<ServiceRow>> {
     diesel::update(
         services::table

@@ -1,11 +1,13 @@
-//! How the domain's enumerations are stored: as their snake_case names in `text` columns. A value
-//! the code does not know is an error when read, never a silent default.
+//! How the domain's types are stored: enumerations as their snake_case names in `text` columns (a
+//! value the code does not know is an error when read, never a silent default), typed ids as `uuid`.
 
 use diesel::deserialize::{self, FromSql};
 use diesel::pg::{Pg, PgValue};
 use diesel::serialize::{self, Output, ToSql};
-use diesel::sql_types::Text;
+use diesel::sql_types::{Text, Uuid as SqlUuid};
+use uuid::Uuid;
 
+use crate::domain::ids::{OrderId, ServiceId, UserId};
 use crate::domain::order::{ActorRole, CancellationStatus, OrderStatus};
 
 macro_rules! text_enum {
@@ -30,3 +32,23 @@ macro_rules! text_enum {
 text_enum!(OrderStatus);
 text_enum!(ActorRole);
 text_enum!(CancellationStatus);
+
+macro_rules! uuid_id {
+    ($ty:ident) => {
+        impl ToSql<SqlUuid, Pg> for $ty {
+            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+                <Uuid as ToSql<SqlUuid, Pg>>::to_sql(self.as_uuid_ref(), &mut out.reborrow())
+            }
+        }
+
+        impl FromSql<SqlUuid, Pg> for $ty {
+            fn from_sql(bytes: PgValue<'_>) -> deserialize::Result<Self> {
+                <Uuid as FromSql<SqlUuid, Pg>>::from_sql(bytes).map($ty::from_uuid)
+            }
+        }
+    };
+}
+
+uuid_id!(UserId);
+uuid_id!(OrderId);
+uuid_id!(ServiceId);

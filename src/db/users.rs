@@ -5,13 +5,15 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::domain::ids::UserId;
+
 use super::schema::{password_reset_tokens, refresh_tokens, users};
 pub use super::Update;
 
 #[derive(Clone, Debug, Queryable, Selectable)]
 #[diesel(table_name = users)]
 pub struct UserRow {
-    pub id: Uuid,
+    pub id: UserId,
     pub email: String,
     pub password_hash: String,
     pub display_name: String,
@@ -28,7 +30,7 @@ pub struct UserRow {
 #[derive(Insertable)]
 #[diesel(table_name = users)]
 pub struct NewUser<'a> {
-    pub id: Uuid,
+    pub id: UserId,
     pub email: &'a str,
     pub password_hash: &'a str,
     pub display_name: &'a str,
@@ -52,7 +54,7 @@ pub async fn insert(conn: &mut AsyncPgConnection, user: NewUser<'_>) -> QueryRes
         .await
 }
 
-pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<UserRow>> {
+pub async fn find(conn: &mut AsyncPgConnection, id: UserId) -> QueryResult<Option<UserRow>> {
     users::table
         .find(id)
         .select(UserRow::as_select())
@@ -76,8 +78,8 @@ pub async fn find_by_email(
 /// The caller behind a token, if the account still exists and is not disabled: `(id, is_admin)`.
 pub async fn find_active(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
-) -> QueryResult<Option<(Uuid, bool)>> {
+    id: UserId,
+) -> QueryResult<Option<(UserId, bool)>> {
     users::table
         .find(id)
         .filter(users::disabled_at.is_null())
@@ -90,7 +92,7 @@ pub async fn find_active(
 /// Applies profile changes guarded by the expected version (when the caller sent `If-Match`).
 pub async fn update_profile(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
+    id: UserId,
     changes: ProfileChanges,
     expected_version: Option<i64>,
 ) -> QueryResult<Update<UserRow>> {
@@ -131,7 +133,7 @@ pub async fn update_profile(
 
 pub async fn set_password(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
+    id: UserId,
     hash: &str,
 ) -> QueryResult<usize> {
     diesel::update(users::table.find(id))
@@ -166,7 +168,7 @@ pub async fn set_admin(
 pub struct NewRefreshToken {
     pub id: Uuid,
     pub family_id: Uuid,
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub token_hash: Vec<u8>,
     pub expires_at: DateTime<Utc>,
 }
@@ -187,7 +189,7 @@ pub async fn insert_refresh_token(
 pub async fn consume_refresh_token(
     conn: &mut AsyncPgConnection,
     hash: &[u8],
-) -> QueryResult<Option<(Uuid, Uuid)>> {
+) -> QueryResult<Option<(UserId, Uuid)>> {
     diesel::update(
         refresh_tokens::table
             .filter(refresh_tokens::token_hash.eq(hash))
@@ -226,7 +228,7 @@ pub async fn revoke_family(conn: &mut AsyncPgConnection, family: Uuid) -> QueryR
     .await
 }
 
-pub async fn revoke_all_sessions(conn: &mut AsyncPgConnection, user: Uuid) -> QueryResult<usize> {
+pub async fn revoke_all_sessions(conn: &mut AsyncPgConnection, user: UserId) -> QueryResult<usize> {
     diesel::update(
         refresh_tokens::table
             .filter(refresh_tokens::user_id.eq(user))
@@ -243,7 +245,7 @@ pub async fn revoke_all_sessions(conn: &mut AsyncPgConnection, user: Uuid) -> Qu
 #[diesel(table_name = password_reset_tokens)]
 pub struct NewResetToken {
     pub id: Uuid,
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub token_hash: Vec<u8>,
     pub expires_at: DateTime<Utc>,
 }
@@ -263,7 +265,7 @@ pub async fn insert_reset_token(
 pub async fn reset_token_user(
     conn: &mut AsyncPgConnection,
     hash: &[u8],
-) -> QueryResult<Option<Uuid>> {
+) -> QueryResult<Option<UserId>> {
     password_reset_tokens::table
         .filter(password_reset_tokens::token_hash.eq(hash))
         .filter(password_reset_tokens::used_at.is_null())
@@ -291,8 +293,8 @@ pub async fn consume_reset_token(conn: &mut AsyncPgConnection, hash: &[u8]) -> Q
 /// Display names of the given users, for the parties of a page of orders.
 pub async fn display_names(
     conn: &mut AsyncPgConnection,
-    ids: &[Uuid],
-) -> QueryResult<Vec<(Uuid, String)>> {
+    ids: &[UserId],
+) -> QueryResult<Vec<(UserId, String)>> {
     users::table
         .filter(users::id.eq_any(ids))
         .select((users::id, users::display_name))

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::ids::{OrderId, UserId};
 use super::order::{ActorRole, OrderStatus};
 
 /// A price as events carry it: integer minor units and an ISO 4217 code.
@@ -19,10 +20,13 @@ pub struct EventPrice {
 /// `order.placed`: a client placed an order; its creative should hear of it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct OrderPlaced {
-    pub order_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub order_id: OrderId,
     pub title: String,
-    pub client_id: Uuid,
-    pub creative_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub client_id: UserId,
+    #[schema(value_type = Uuid)]
+    pub creative_id: UserId,
     pub price: EventPrice,
     pub due_at: DateTime<Utc>,
 }
@@ -30,21 +34,27 @@ pub struct OrderPlaced {
 /// `order.updated`: the client changed a new order's requirements or deadline.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct OrderUpdated {
-    pub order_id: Uuid,
-    pub creative_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub order_id: OrderId,
+    #[schema(value_type = Uuid)]
+    pub creative_id: UserId,
     pub version: i64,
 }
 
 /// `order.status_changed`: an order moved; both parties hear of it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct OrderStatusChanged {
-    pub order_id: Uuid,
-    pub client_id: Uuid,
-    pub creative_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub order_id: OrderId,
+    #[schema(value_type = Uuid)]
+    pub client_id: UserId,
+    #[schema(value_type = Uuid)]
+    pub creative_id: UserId,
     pub from: OrderStatus,
     pub to: OrderStatus,
     /// Null when the system moved the order.
-    pub actor_id: Option<Uuid>,
+    #[schema(value_type = Option<Uuid>)]
+    pub actor_id: Option<UserId>,
     pub actor_role: ActorRole,
     pub note: Option<String>,
     pub version: i64,
@@ -53,11 +63,14 @@ pub struct OrderStatusChanged {
 /// `order.cancellation_requested`: one party asked to cancel; the other should answer.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct CancellationRequested {
-    pub order_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub order_id: OrderId,
     pub request_id: Uuid,
-    pub requested_by: Uuid,
+    #[schema(value_type = Uuid)]
+    pub requested_by: UserId,
     /// The party who should answer.
-    pub recipient_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub recipient_id: UserId,
     pub reason: String,
     pub auto_accept_at: DateTime<Utc>,
 }
@@ -75,9 +88,11 @@ pub enum RejectionReason {
 /// `order.cancellation_rejected`: the requester learns their request is closed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct CancellationRejected {
-    pub order_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub order_id: OrderId,
     pub request_id: Uuid,
-    pub requested_by: Uuid,
+    #[schema(value_type = Uuid)]
+    pub requested_by: UserId,
     pub reason: RejectionReason,
     /// The order's status once the request closed.
     pub order_status: OrderStatus,
@@ -88,7 +103,8 @@ pub struct CancellationRejected {
 /// once expired.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PasswordResetRequested {
-    pub user_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub user_id: UserId,
     pub email: String,
     pub token: String,
     pub expires_at: DateTime<Utc>,
@@ -108,8 +124,8 @@ pub enum Event {
 /// The resource an event is about, for routing and ordering.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Aggregate {
-    Order(Uuid),
-    User(Uuid),
+    Order(OrderId),
+    User(UserId),
 }
 
 impl Aggregate {
@@ -122,7 +138,8 @@ impl Aggregate {
 
     pub fn id(&self) -> Uuid {
         match self {
-            Aggregate::Order(id) | Aggregate::User(id) => *id,
+            Aggregate::Order(id) => id.as_uuid(),
+            Aggregate::User(id) => id.as_uuid(),
         }
     }
 }
@@ -162,7 +179,7 @@ impl Event {
     }
 
     /// Who should hear of it.
-    pub fn recipients(&self) -> Vec<Uuid> {
+    pub fn recipients(&self) -> Vec<UserId> {
         match self {
             Event::OrderPlaced(e) => vec![e.creative_id],
             Event::OrderUpdated(e) => vec![e.creative_id],
@@ -206,7 +223,7 @@ mod tests {
 
     #[test]
     fn a_status_change_reaches_both_parties() {
-        let (order, client, creative) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let (order, client, creative) = (OrderId::new(), UserId::new(), UserId::new());
         let e = Event::OrderStatusChanged(OrderStatusChanged {
             order_id: order,
             client_id: client,

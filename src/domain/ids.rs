@@ -7,8 +7,20 @@ use uuid::Uuid;
 macro_rules! typed_id {
     ($name:ident) => {
         #[derive(
-            Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+            Clone,
+            Copy,
+            Debug,
+            PartialEq,
+            Eq,
+            Hash,
+            PartialOrd,
+            Ord,
+            Serialize,
+            Deserialize,
+            diesel::expression::AsExpression,
+            diesel::deserialize::FromSqlRow,
         )]
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
         #[serde(transparent)]
         pub struct $name(Uuid);
 
@@ -22,11 +34,27 @@ macro_rules! typed_id {
             pub fn as_uuid(&self) -> Uuid {
                 self.0
             }
+            pub fn as_uuid_ref(&self) -> &Uuid {
+                &self.0
+            }
         }
 
         impl Default for $name {
             fn default() -> Self {
                 Self::new()
+            }
+        }
+
+        /// Any UUID names some $name; whether it exists is the database's to say.
+        impl From<Uuid> for $name {
+            fn from(id: Uuid) -> $name {
+                $name(id)
+            }
+        }
+
+        impl From<$name> for Uuid {
+            fn from(id: $name) -> Uuid {
+                id.0
             }
         }
 

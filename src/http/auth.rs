@@ -160,9 +160,7 @@ async fn open_session(
         },
     )
     .await?;
-    let access_token = state
-        .keys
-        .issue(UserId::from_uuid(user.id), now.timestamp())?;
+    let access_token = state.keys.issue(user.id, now.timestamp())?;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer".into(),
@@ -212,7 +210,7 @@ async fn register(
             let user = users::insert(
                 conn,
                 users::NewUser {
-                    id: Uuid::now_v7(),
+                    id: UserId::new(),
                     email: email.as_str(),
                     password_hash: &hash,
                     display_name: &display_name,

@@ -51,10 +51,7 @@ impl FromRequest for AuthUser {
             let (id, is_admin) = db::users::find_active(&mut conn, claims.sub)
                 .await?
                 .ok_or(ApiError::Unauthorized(INVALID))?;
-            Ok(AuthUser {
-                id: UserId::from_uuid(id),
-                is_admin,
-            })
+            Ok(AuthUser { id, is_admin })
         })
     }
 }

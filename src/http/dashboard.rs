@@ -77,7 +77,7 @@ async fn get_dashboard(
     state: web::Data<AppState>,
     caller: AuthUser,
 ) -> Result<HttpResponse, ApiError> {
-    let me = caller.id.as_uuid();
+    let me = caller.id;
     let now = chrono::Utc::now();
     let mut conn = db::connection(&state.pool).await?;
     let as_client = StatusCounts::from_rows(orders::counts_by_status(&mut conn, me, true).await?);

@@ -321,20 +321,20 @@ where
 }
 
 /// A UUID in its hyphenated form only, as `format: uuid` says; the uuid crate alone would also take
-/// the simple, braced and URN forms.
+/// the simple, braced and URN forms. `T` is the typed id it becomes (`StrictUuid<OrderId>`).
 #[derive(Clone, Copy, Debug)]
-pub struct StrictUuid(pub uuid::Uuid);
+pub struct StrictUuid<T = uuid::Uuid>(pub T);
 
-impl<'de> serde::Deserialize<'de> for StrictUuid {
+impl<'de, T: From<uuid::Uuid>> serde::Deserialize<'de> for StrictUuid<T> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = std::borrow::Cow::<str>::deserialize(d)?;
         parse_strict_uuid(&s)
-            .map(StrictUuid)
+            .map(|u| StrictUuid(T::from(u)))
             .ok_or_else(|| serde::de::Error::custom(format!("`{s}` is not a hyphenated UUID")))
     }
 }
 
-impl std::fmt::Display for StrictUuid {
+impl<T: std::fmt::Display> std::fmt::Display for StrictUuid<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.0.fmt(f)
     }
@@ -347,11 +347,12 @@ fn parse_strict_uuid(s: &str) -> Option<uuid::Uuid> {
 }
 
 /// For an optional id in a body or query (use with `#[serde(default)]`).
-pub fn optional_strict_uuid<'de, D>(d: D) -> Result<Option<uuid::Uuid>, D::Error>
+pub fn optional_strict_uuid<'de, T, D>(d: D) -> Result<Option<T>, D::Error>
 where
+    T: From<uuid::Uuid>,
     D: serde::Deserializer<'de>,
 {
-    Ok(Option::<StrictUuid>::deserialize(d)?.map(|u| u.0))
+    Ok(Option::<StrictUuid<T>>::deserialize(d)?.map(|u| u.0))
 }
 
 /// For PATCH bodies: tells "absent" (`None`) from "null" (`Some(None)`), so null can clear a field.

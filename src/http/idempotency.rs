@@ -13,13 +13,13 @@
 //! if let Some(claim) = &claim { idempotency::settle(&mut conn, claim, &result).await; }
 //! ```
 
+use crate::domain::ids::UserId;
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use diesel_async::AsyncPgConnection;
 use serde::Serialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use uuid::Uuid;
 
 use super::auth_user::AuthUser;
 use super::error::{ApiError, PROBLEM_JSON};
@@ -28,7 +28,7 @@ use crate::db::idempotency as keys;
 
 /// A key this request holds until it settles.
 pub struct Claim {
-    user: Uuid,
+    user: UserId,
     key: String,
 }
 
@@ -57,7 +57,7 @@ pub async fn begin(
     let Some(key) = key.0.as_deref() else {
         return Ok(Begin::Proceed(None));
     };
-    let user = caller.id.as_uuid();
+    let user = caller.id;
     let hash = request_hash(route, body);
     match keys::claim_key(conn, user, key, &hash).await? {
         keys::KeyClaim::Claimed => Ok(Begin::Proceed(Some(Claim {

@@ -52,7 +52,7 @@ pub struct UserResponse {
 impl From<users::UserRow> for UserResponse {
     fn from(row: users::UserRow) -> Self {
         UserResponse {
-            id: row.id,
+            id: row.id.into(),
             email: row.email,
             display_name: row.display_name,
             bio: row.bio,
@@ -97,7 +97,7 @@ pub struct UpdateMeRequest {
     ))]
 async fn get_me(state: web::Data<AppState>, caller: AuthUser) -> Result<HttpResponse, ApiError> {
     let mut conn = db::connection(&state.pool).await?;
-    let user = users::find(&mut conn, caller.id.as_uuid())
+    let user = users::find(&mut conn, caller.id)
         .await?
         .ok_or(ApiError::Unauthorized("The account no longer exists."))?;
     Ok(HttpResponse::Ok()
@@ -145,7 +145,7 @@ async fn update_me(
     };
     errors.into_result()?;
     let mut conn = db::connection(&state.pool).await?;
-    match users::update_profile(&mut conn, caller.id.as_uuid(), changes, if_match.0).await? {
+    match users::update_profile(&mut conn, caller.id, changes, if_match.0).await? {
         users::Update::Updated(user) => Ok(HttpResponse::Ok()
             .insert_header(etag(user.version))
             .json(UserResponse::from(user))),

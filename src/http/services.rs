@@ -19,6 +19,7 @@ use super::pagination::{self, search_text};
 use super::schemas;
 use super::state::AppState;
 use crate::db::{self, services, Update};
+use crate::domain::ids::ServiceId;
 use crate::domain::text;
 
 #[derive(OpenApi)]
@@ -112,8 +113,8 @@ pub struct ServiceResponse {
 impl From<services::ServiceRow> for ServiceResponse {
     fn from(r: services::ServiceRow) -> Self {
         ServiceResponse {
-            id: r.id,
-            creative_id: r.creative_id,
+            id: r.id.into(),
+            creative_id: r.creative_id.into(),
             title: r.title,
             description: r.description,
             price: MoneyDto::from_parts(r.price_amount, &r.price_currency),
@@ -178,8 +179,8 @@ async fn create_service(
     let row = services::insert(
         &mut conn,
         services::NewService {
-            id: Uuid::now_v7(),
-            creative_id: caller.id.as_uuid(),
+            id: ServiceId::new(),
+            creative_id: caller.id,
             title,
             description,
             price_amount: price.amount(),
@@ -214,9 +215,9 @@ async fn list_services(
     let rows = services::list(
         &mut conn,
         services::ServiceFilter {
-            creative_id: query.creative_id,
+            creative_id: query.creative_id.map(Into::into),
             q: search_text(query.q)?,
-            before,
+            before: before.map(Into::into),
             limit: limit + 1,
         },
     )
@@ -238,7 +239,7 @@ async fn list_services(
     ))]
 async fn get_service(
     state: web::Data<AppState>,
-    id: web::Path<StrictUuid>,
+    id: web::Path<StrictUuid<ServiceId>>,
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = db::connection(&state.pool).await?;
     let row = services::find(&mut conn, id.into_inner().0)
@@ -252,13 +253,13 @@ async fn get_service(
 /// Loads a service the caller wants to change: 404 if absent, 403 if not theirs, 409 if archived.
 async fn owned_active_service(
     conn: &mut diesel_async::AsyncPgConnection,
-    id: Uuid,
+    id: ServiceId,
     caller: &AuthUser,
 ) -> Result<services::ServiceRow, ApiError> {
     let row = services::find(conn, id)
         .await?
         .ok_or(ApiError::NotFound("service"))?;
-    if row.creative_id != caller.id.as_uuid() {
+    if row.creative_id != caller.id {
         return Err(ApiError::Forbidden {
             code: "not_owner",
             detail: "Only the service's creative may change it.".into(),
@@ -294,7 +295,7 @@ async fn owned_active_service(
 async fn update_service(
     state: web::Data<AppState>,
     caller: AuthUser,
-    id: web::Path<StrictUuid>,
+    id: web::Path<StrictUuid<ServiceId>>,
     if_match: IfMatch,
     body: Json<UpdateServiceRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -319,7 +320,7 @@ async fn update_service(
         delivery_days: body.delivery_days,
         revisions_included: body.revisions_included,
     };
-    match services::update(&mut conn, id, caller.id.as_uuid(), changes, if_match.0).await? {
+    match services::update(&mut conn, id, caller.id, changes, if_match.0).await? {
         Update::Updated(row) => Ok(HttpResponse::Ok()
             .insert_header(etag(row.version))
             .json(ServiceResponse::from(row))),
@@ -345,13 +346,13 @@ async fn update_service(
 async fn archive_service(
     state: web::Data<AppState>,
     caller: AuthUser,
-    id: web::Path<StrictUuid>,
+    id: web::Path<StrictUuid<ServiceId>>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner().0;
     let mut conn = db::connection(&state.pool).await?;
     owned_active_service(&mut conn, id, &caller).await?;
     // Archived by a concurrent request between the check and the update.
-    let row = services::archive(&mut conn, id, caller.id.as_uuid())
+    let row = services::archive(&mut conn, id, caller.id)
         .await?
         .ok_or_else(|| {
             ApiError::conflict(

@@ -8,27 +8,28 @@ use uuid::Uuid;
 
 use super::{visible_ids, OrderRow, Viewer};
 use crate::db::schema::{cancellation_requests, orders};
+use crate::domain::ids::{OrderId, UserId};
 use crate::domain::order::{ActorRole, CancellationStatus};
 
 #[derive(Clone, Debug, Queryable, Selectable)]
 #[diesel(table_name = cancellation_requests)]
 pub struct CancellationRow {
     pub id: Uuid,
-    pub order_id: Uuid,
-    pub requested_by: Uuid,
+    pub order_id: OrderId,
+    pub requested_by: UserId,
     pub requester_role: ActorRole,
     pub reason: String,
     pub status: CancellationStatus,
     pub auto_accept_at: DateTime<Utc>,
-    pub resolved_by: Option<Uuid>,
+    pub resolved_by: Option<UserId>,
     pub resolved_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
 
 pub async fn insert_cancellation(
     conn: &mut AsyncPgConnection,
-    order_id: Uuid,
-    requested_by: Uuid,
+    order_id: OrderId,
+    requested_by: UserId,
     role: ActorRole,
     reason: &str,
     auto_accept_at: DateTime<Utc>,
@@ -50,7 +51,7 @@ pub async fn insert_cancellation(
 /// The order's latest cancellation request, whatever its state.
 pub async fn latest_cancellation(
     conn: &mut AsyncPgConnection,
-    order_id: Uuid,
+    order_id: OrderId,
     viewer: Viewer,
 ) -> QueryResult<Option<CancellationRow>> {
     cancellation_requests::table
@@ -68,7 +69,7 @@ pub async fn resolve_cancellation(
     conn: &mut AsyncPgConnection,
     id: Uuid,
     accepted: bool,
-    resolved_by: Option<Uuid>,
+    resolved_by: Option<UserId>,
 ) -> QueryResult<Option<CancellationRow>> {
     diesel::update(
         cancellation_requests::table
@@ -114,7 +115,7 @@ pub async fn lock_orders_with_due_cancellations(
 /// The order's pending request if it is due (the caller holds the order's lock).
 pub async fn due_cancellation(
     conn: &mut AsyncPgConnection,
-    order_id: Uuid,
+    order_id: OrderId,
 ) -> QueryResult<Option<CancellationRow>> {
     cancellation_requests::table
         .filter(cancellation_requests::order_id.eq(order_id))

@@ -1,17 +1,17 @@
 //! The dashboard's counters.
 
+use crate::domain::ids::UserId;
 use chrono::{DateTime, Utc};
 use diesel::dsl::count_star;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use uuid::Uuid;
 
 use crate::db::schema::orders;
 
 /// Order counts by status where `user` is the client (or the creative).
 pub async fn counts_by_status(
     conn: &mut AsyncPgConnection,
-    user: Uuid,
+    user: UserId,
     as_client: bool,
 ) -> QueryResult<Vec<(String, i64)>> {
     let query = orders::table
@@ -31,7 +31,7 @@ pub async fn counts_by_status(
 /// answered from the index alone; callers add the two (nobody is both parties of one order).
 pub async fn count_due_between(
     conn: &mut AsyncPgConnection,
-    user: Uuid,
+    user: UserId,
     as_client: bool,
     statuses: &[&str],
     from: Option<DateTime<Utc>>,

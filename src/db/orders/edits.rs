@@ -1,10 +1,10 @@
 //! The client's edits of a new order.
 
+use crate::domain::ids::{OrderId, UserId};
 use chrono::{DateTime, Utc};
 use diesel::dsl::now;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use uuid::Uuid;
 
 use super::OrderRow;
 use crate::db::schema::orders;
@@ -28,8 +28,8 @@ pub enum EditOutcome {
 /// The client edits an order that is still `new`, in one guarded statement.
 pub async fn edit(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
-    client: Uuid,
+    id: OrderId,
+    client: UserId,
     edits: OrderEdits,
     expected_version: Option<i64>,
 ) -> QueryResult<EditOutcome> {

@@ -1,9 +1,9 @@
 //! Listing a caller's orders: filters, sorts and keyset cursors.
 
+use crate::domain::ids::{OrderId, UserId};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use uuid::Uuid;
 
 use super::OrderRow;
 use crate::db::schema::orders;
@@ -26,12 +26,12 @@ pub enum OrderSort {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OrderCursor {
-    Newest { id: Uuid },
-    DueAt { due_at: DateTime<Utc>, id: Uuid },
+    Newest { id: OrderId },
+    DueAt { due_at: DateTime<Utc>, id: OrderId },
 }
 
 pub struct OrderFilter {
-    pub viewer: Uuid,
+    pub viewer: UserId,
     pub role: RoleFilter,
     pub statuses: Vec<OrderStatus>,
     /// Only orders past due and not yet handed over.

@@ -4,10 +4,10 @@
 //! Visibility lives in the queries: every read for a caller filters on the caller's participation
 //! (or the admin flag), so a row that is not theirs is never loaded.
 
+use crate::domain::ids::{OrderId, ServiceId, UserId};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use uuid::Uuid;
 
 use super::schema::orders;
 use crate::domain::order::{ActorRole, OrderFacts, OrderStatus};
@@ -27,10 +27,10 @@ pub use transitions::*;
 #[derive(Clone, Debug, Queryable, Selectable)]
 #[diesel(table_name = orders)]
 pub struct OrderRow {
-    pub id: Uuid,
-    pub client_id: Uuid,
-    pub creative_id: Uuid,
-    pub service_id: Option<Uuid>,
+    pub id: OrderId,
+    pub client_id: UserId,
+    pub creative_id: UserId,
+    pub service_id: Option<ServiceId>,
     pub title: String,
     pub requirements: String,
     pub price_amount: i64,
@@ -65,10 +65,10 @@ impl OrderRow {
 #[derive(Insertable)]
 #[diesel(table_name = orders)]
 pub struct NewOrder {
-    pub id: Uuid,
-    pub client_id: Uuid,
-    pub creative_id: Uuid,
-    pub service_id: Option<Uuid>,
+    pub id: OrderId,
+    pub client_id: UserId,
+    pub creative_id: UserId,
+    pub service_id: Option<ServiceId>,
     pub title: String,
     pub requirements: String,
     pub price_amount: i64,
@@ -81,7 +81,7 @@ pub struct NewOrder {
 /// The caller as the queries see them.
 #[derive(Clone, Copy, Debug)]
 pub struct Viewer {
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub is_admin: bool,
 }
 
@@ -123,7 +123,7 @@ fn visible_to(viewer: Viewer) -> VisibleFilter {
 
 /// The id of `order_id` if the viewer may see it, as a subquery for rows that hang off an order.
 fn visible_ids(
-    order_id: Uuid,
+    order_id: OrderId,
     viewer: Viewer,
 ) -> diesel::dsl::IntoBoxed<'static, diesel::dsl::Select<orders::table, orders::id>, diesel::pg::Pg>
 {
@@ -137,7 +137,7 @@ fn visible_ids(
 /// Locks an order row for the rest of the transaction. Every path that touches an order's
 /// cancellation requests takes this lock first, so all of them lock in the same order (order, then
 /// request) and cannot deadlock with a transition.
-pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<OrderRow>> {
+pub async fn lock(conn: &mut AsyncPgConnection, id: OrderId) -> QueryResult<Option<OrderRow>> {
     orders::table
         .filter(orders::id.eq(id))
         .select(OrderRow::as_select())
@@ -150,7 +150,7 @@ pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<
 /// The order if the viewer takes part in it or is an admin.
 pub async fn find_visible(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
+    id: OrderId,
     viewer: Viewer,
 ) -> QueryResult<Option<OrderRow>> {
     orders::table

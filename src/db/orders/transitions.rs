@@ -8,16 +8,17 @@ use uuid::Uuid;
 
 use super::{visible_ids, OrderRow, Viewer};
 use crate::db::schema::{cancellation_requests, order_transitions, orders};
+use crate::domain::ids::{OrderId, UserId};
 use crate::domain::order::{ActorRole, CancellationStatus, Effect, OrderStatus};
 
 /// A status change to write: the guard (`from`, `expected_version`) and what it changes.
 pub struct TransitionWrite<'a> {
-    pub order_id: Uuid,
+    pub order_id: OrderId,
     pub from: OrderStatus,
     pub expected_version: i64,
     pub to: OrderStatus,
     pub effect: Effect,
-    pub actor_id: Option<Uuid>,
+    pub actor_id: Option<UserId>,
     pub actor_role: ActorRole,
     pub note: Option<&'a str>,
     /// When entering `delivered`: when the order completes by itself.
@@ -36,7 +37,7 @@ struct StatusChange {
 /// A cancellation request closed because the order left the states it applies to.
 pub struct ClosedRequest {
     pub id: Uuid,
-    pub requested_by: Uuid,
+    pub requested_by: UserId,
 }
 
 /// Moves an order in one statement guarded by its expected status and version, appends the
@@ -94,10 +95,10 @@ pub async fn apply_transition(
 
 async fn close_pending_requests(
     conn: &mut AsyncPgConnection,
-    order_id: Uuid,
+    order_id: OrderId,
     at: DateTime<Utc>,
 ) -> QueryResult<Vec<ClosedRequest>> {
-    let rows: Vec<(Uuid, Uuid)> = diesel::update(
+    let rows: Vec<(Uuid, UserId)> = diesel::update(
         cancellation_requests::table
             .filter(cancellation_requests::order_id.eq(order_id))
             .filter(cancellation_requests::status.eq(CancellationStatus::Pending)),
@@ -120,10 +121,10 @@ async fn close_pending_requests(
 
 pub(super) async fn insert_history(
     conn: &mut AsyncPgConnection,
-    order_id: Uuid,
+    order_id: OrderId,
     from: Option<OrderStatus>,
     to: OrderStatus,
-    actor_id: Option<Uuid>,
+    actor_id: Option<UserId>,
     actor_role: ActorRole,
     note: Option<&str>,
 ) -> QueryResult<()> {
@@ -146,10 +147,10 @@ pub(super) async fn insert_history(
 #[diesel(table_name = order_transitions)]
 pub struct TransitionRow {
     pub id: Uuid,
-    pub order_id: Uuid,
+    pub order_id: OrderId,
     pub from_status: Option<OrderStatus>,
     pub to_status: OrderStatus,
-    pub actor_id: Option<Uuid>,
+    pub actor_id: Option<UserId>,
     pub actor_role: ActorRole,
     pub note: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -158,7 +159,7 @@ pub struct TransitionRow {
 /// An order's history, oldest first (one keyset page).
 pub async fn history(
     conn: &mut AsyncPgConnection,
-    order_id: Uuid,
+    order_id: OrderId,
     viewer: Viewer,
     after: Option<Uuid>,
     limit: i64,

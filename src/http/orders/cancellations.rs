@@ -12,6 +12,7 @@ use validator::Validate;
 use super::{viewer, visible_order};
 use crate::app;
 use crate::db::{self, orders};
+use crate::domain::ids::OrderId;
 use crate::domain::order::{ActorRole, CancellationStatus};
 use crate::domain::text;
 use crate::http::auth_user::AuthUser;
@@ -96,13 +97,13 @@ impl From<orders::CancellationRow> for CancellationResponse {
     fn from(r: orders::CancellationRow) -> Self {
         CancellationResponse {
             id: r.id,
-            order_id: r.order_id,
-            requested_by: r.requested_by,
+            order_id: r.order_id.into(),
+            requested_by: r.requested_by.into(),
             requester_role: r.requester_role,
             reason: r.reason,
             status: r.status,
             auto_accept_at: r.auto_accept_at,
-            resolved_by: r.resolved_by,
+            resolved_by: r.resolved_by.map(Into::into),
             resolved_at: r.resolved_at,
             created_at: r.created_at,
         }
@@ -128,7 +129,7 @@ impl From<orders::CancellationRow> for CancellationResponse {
 async fn create_cancellation_request(
     state: web::Data<AppState>,
     caller: AuthUser,
-    id: web::Path<StrictUuid>,
+    id: web::Path<StrictUuid<OrderId>>,
     body: Json<CancellationRequestBody>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner().0;
@@ -168,7 +169,7 @@ async fn create_cancellation_request(
 async fn get_cancellation_request(
     state: web::Data<AppState>,
     caller: AuthUser,
-    id: web::Path<StrictUuid>,
+    id: web::Path<StrictUuid<OrderId>>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner().0;
     let mut conn = db::connection(&state.pool).await?;
@@ -198,7 +199,7 @@ async fn get_cancellation_request(
 async fn respond_to_cancellation_request(
     state: web::Data<AppState>,
     caller: AuthUser,
-    id: web::Path<StrictUuid>,
+    id: web::Path<StrictUuid<OrderId>>,
     body: Json<CancellationDecision>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner().0;

@@ -45,8 +45,8 @@ pub struct CreateOrderRequest {
 impl From<&CreateOrderRequest> for app::orders::PlaceOrder {
     fn from(body: &CreateOrderRequest) -> Self {
         app::orders::PlaceOrder {
-            service_id: body.service_id,
-            creative_id: body.creative_id,
+            service_id: body.service_id.map(Into::into),
+            creative_id: body.creative_id.map(Into::into),
             title: body.title.clone(),
             requirements: body.requirements.clone(),
             price: body.price.as_ref().map(|p| (p.amount, p.currency.clone())),

@@ -6,6 +6,7 @@ use actix_web::{web, HttpResponse};
 use super::*;
 use crate::app;
 use crate::db::{self, orders};
+use crate::domain::ids::OrderId;
 use crate::http::auth_user::AuthUser;
 use crate::http::docs;
 use crate::http::error::{ApiError, FieldError, FieldErrors};
@@ -26,7 +27,7 @@ use app::orders::{parse_due_at, parse_requirements};
 pub(super) async fn get_order(
     state: web::Data<AppState>,
     caller: AuthUser,
-    id: web::Path<StrictUuid>,
+    id: web::Path<StrictUuid<OrderId>>,
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = db::connection(&state.pool).await?;
     let row = visible_order(&mut conn, id.into_inner().0, &caller).await?;
@@ -54,7 +55,7 @@ pub(super) async fn get_order(
 pub(super) async fn update_order(
     state: web::Data<AppState>,
     caller: AuthUser,
-    id: web::Path<StrictUuid>,
+    id: web::Path<StrictUuid<OrderId>>,
     if_match: IfMatch,
     body: Json<UpdateOrderRequest>,
 ) -> Result<HttpResponse, ApiError> {

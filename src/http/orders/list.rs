@@ -118,10 +118,13 @@ pub(super) async fn list_orders(
     let after = match pagination::decode_opt::<Cursor>(query.cursor.as_deref())? {
         None => None,
         Some(Cursor::Newest { id }) if sort == OrderSortParam::Newest => {
-            Some(orders::OrderCursor::Newest { id })
+            Some(orders::OrderCursor::Newest { id: id.into() })
         }
         Some(Cursor::DueAt { d, id }) if sort == OrderSortParam::DueAt => {
-            Some(orders::OrderCursor::DueAt { due_at: d, id })
+            Some(orders::OrderCursor::DueAt {
+                due_at: d,
+                id: id.into(),
+            })
         }
         Some(_) => {
             return Err(ApiError::bad_request(
@@ -135,7 +138,7 @@ pub(super) async fn list_orders(
     let rows = orders::list(
         &mut conn,
         orders::OrderFilter {
-            viewer: caller.id.as_uuid(),
+            viewer: caller.id,
             role: match query.role {
                 Some(RoleParam::Client) => orders::RoleFilter::Client,
                 Some(RoleParam::Creative) => orders::RoleFilter::Creative,
@@ -156,10 +159,10 @@ pub(super) async fn list_orders(
     )
     .await?;
     let (rows, next_cursor) = pagination::page(rows, limit, |r| match sort {
-        OrderSortParam::Newest => Cursor::Newest { id: r.id },
+        OrderSortParam::Newest => Cursor::Newest { id: r.id.into() },
         OrderSortParam::DueAt => Cursor::DueAt {
             d: r.due_at,
-            id: r.id,
+            id: r.id.into(),
         },
     });
     let data = render(&mut conn, rows, &caller, &clock).await?;

@@ -3,11 +3,11 @@
 
 use std::collections::HashMap;
 
+use crate::domain::ids::{OrderId, UserId};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use diesel_async::AsyncPgConnection;
 use utoipa::OpenApi;
-use uuid::Uuid;
 
 use super::auth_user::AuthUser;
 use super::error::ApiError;
@@ -62,7 +62,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// The order if the caller may see it; 404 otherwise, whether it is absent or not theirs.
 pub async fn visible_order(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
+    id: OrderId,
     caller: &AuthUser,
 ) -> Result<orders::OrderRow, ApiError> {
     crate::app::orders::visible(conn, id, viewer(caller)).await
@@ -70,7 +70,7 @@ pub async fn visible_order(
 
 pub fn viewer(caller: &AuthUser) -> orders::Viewer {
     orders::Viewer {
-        user_id: caller.id.as_uuid(),
+        user_id: caller.id,
         is_admin: caller.is_admin,
     }
 }
@@ -82,18 +82,18 @@ pub async fn render(
     caller: &AuthUser,
     clock: &Clock,
 ) -> Result<Vec<OrderResponse>, ApiError> {
-    let mut ids: Vec<Uuid> = rows
+    let mut ids: Vec<UserId> = rows
         .iter()
         .flat_map(|r| [r.client_id, r.creative_id])
         .collect();
     ids.sort();
     ids.dedup();
-    let names: HashMap<Uuid, String> = crate::db::users::display_names(conn, &ids)
+    let names: HashMap<UserId, String> = crate::db::users::display_names(conn, &ids)
         .await?
         .into_iter()
         .collect();
-    let party = |id: Uuid| Party {
-        id,
+    let party = |id: UserId| Party {
+        id: id.into(),
         display_name: names.get(&id).cloned().unwrap_or_default(),
     };
     Ok(rows
@@ -102,7 +102,7 @@ pub async fn render(
             let f = row.facts();
             let role = crate::app::moves::role_of(&row, viewer(caller));
             OrderResponse {
-                id: row.id,
+                id: row.id.into(),
                 status: f.status,
                 version: row.version,
                 late: f.is_late(clock.now),
@@ -116,7 +116,7 @@ pub async fn render(
                 due_at: row.due_at,
                 revisions_used: row.revisions_used,
                 revisions_included: row.revisions_included,
-                service_id: row.service_id,
+                service_id: row.service_id.map(Into::into),
                 delivered_at: row.delivered_at,
                 auto_complete_at: row.auto_complete_at,
                 created_at: row.created_at,

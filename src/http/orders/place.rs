@@ -67,7 +67,7 @@ pub(super) async fn place(
     let clock = state.clock();
     let response = conn
         .transaction::<_, ApiError, _>(async |conn| {
-            let row = app::orders::place(conn, caller.id.as_uuid(), &input).await?;
+            let row = app::orders::place(conn, caller.id, &input).await?;
             let response = render_one(conn, row, caller, &clock).await?;
             if let Some(claim) = claim {
                 let headers = [

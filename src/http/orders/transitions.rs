@@ -11,6 +11,7 @@ use validator::Validate;
 use super::{order_ok, render_one, viewer, visible_order, OrderResponse};
 use crate::app::moves;
 use crate::db::{self, orders};
+use crate::domain::ids::OrderId;
 use crate::domain::order::{ActorRole, OrderStatus};
 use crate::domain::text;
 use crate::http::auth_user::AuthUser;
@@ -69,7 +70,7 @@ impl From<orders::TransitionRow> for TransitionResponse {
             id: r.id,
             from: r.from_status,
             to: r.to_status,
-            actor_id: r.actor_id,
+            actor_id: r.actor_id.map(Into::into),
             actor_role: r.actor_role,
             note: r.note,
             at: r.created_at,
@@ -118,7 +119,7 @@ pub struct HistoryQuery {
 async fn create_transition(
     state: web::Data<AppState>,
     caller: AuthUser,
-    id: web::Path<StrictUuid>,
+    id: web::Path<StrictUuid<OrderId>>,
     if_match: IfMatch,
     body: Json<TransitionRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -157,7 +158,7 @@ async fn create_transition(
 async fn list_transitions(
     state: web::Data<AppState>,
     caller: AuthUser,
-    id: web::Path<StrictUuid>,
+    id: web::Path<StrictUuid<OrderId>>,
     query: web::Query<HistoryQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner().0;
