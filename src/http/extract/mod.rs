@@ -1,5 +1,12 @@
 //! Request extractors that fail with problem details: JSON bodies (with the path of the offending
-//! field), `If-Match`, `Idempotency-Key`, and the error handlers for actix's own Path/Query extractors.
+//! field) and the error handlers for actix's own Path/Query extractors here; the conditional and
+//! idempotency headers in `headers`, serde helpers for single fields in `fields`.
+
+mod fields;
+mod headers;
+
+pub use fields::*;
+pub use headers::*;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -9,7 +16,6 @@ use actix_web::error::{PathError, QueryPayloadError};
 use actix_web::http::header;
 use actix_web::{mime, web, FromRequest, HttpRequest};
 use serde::de::DeserializeOwned;
-use serde::Deserialize as _;
 use validator::Validate;
 
 use super::error::{ApiError, FieldError};
@@ -159,118 +165,6 @@ fn strip_position(message: &str) -> String {
     }
 }
 
-/// The one value of a header that must not repeat: sent twice (two field lines), the second could
-/// silently override or relax the first, so it is refused.
-fn single_header<'a>(
-    req: &'a HttpRequest,
-    name: &str,
-    code: &'static str,
-) -> Result<Option<&'a header::HeaderValue>, ApiError> {
-    let mut values = req.headers().get_all(name);
-    let first = values.next();
-    if values.next().is_some() {
-        return Err(ApiError::bad_request(code, format!("Send {name} once.")));
-    }
-    Ok(first)
-}
-
-/// `If-Match: "<version>"`: the version the caller last saw. Absent means "whatever is current".
-pub struct IfMatch(pub Option<i64>);
-
-impl FromRequest for IfMatch {
-    type Error = ApiError;
-    type Future = std::future::Ready<Result<Self, ApiError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready(
-            single_header(req, header::IF_MATCH.as_str(), "invalid_if_match")
-                .and_then(parse_if_match),
-        )
-    }
-}
-
-fn parse_if_match(value: Option<&header::HeaderValue>) -> Result<IfMatch, ApiError> {
-    let Some(value) = value else {
-        return Ok(IfMatch(None));
-    };
-    // Not visible ASCII is no entity tag; it must not read as the empty list.
-    value
-        .to_str()
-        .ok()
-        .and_then(parse_if_match_str)
-        .map(IfMatch)
-        .ok_or_else(|| {
-            ApiError::bad_request(
-                "invalid_if_match",
-                "If-Match must be `*` or the resource's ETag, e.g. `\"3\"`.",
-            )
-        })
-}
-
-/// Exactly [`IF_MATCH_PATTERN`]: `*` (any version), a quoted version, optionally weak-tagged, or
-/// nothing. `Some(None)` is `*`; `None` is a value the grammar does not allow.
-fn parse_if_match_str(raw: &str) -> Option<Option<i64>> {
-    if raw == "*" {
-        return Some(None);
-    }
-    if raw.is_empty() {
-        // RFC 9110 makes If-Match a list, so an empty value is an empty list: it matches no
-        // version (412), which is also the safe reading of a client that lost its ETag.
-        return Some(Some(MATCHES_NO_VERSION));
-    }
-    let quoted = raw.strip_prefix("W/").unwrap_or(raw);
-    let digits = quoted.strip_prefix('"')?.strip_suffix('"')?;
-    let valid = (1..=IF_MATCH_MAX_DIGITS).contains(&digits.len())
-        && digits.bytes().all(|b| b.is_ascii_digit());
-    valid.then(|| digits.parse().ok()).flatten().map(Some)
-}
-
-/// Versions start at 1.
-const MATCHES_NO_VERSION: i64 = 0;
-
-/// Versions are i64; 18 digits always fit.
-const IF_MATCH_MAX_DIGITS: usize = 18;
-
-/// The grammar [`IfMatch`] accepts, as stated in the OpenAPI document.
-pub const IF_MATCH_PATTERN: &str = r#"^(\*|(W/)?"[0-9]{1,18}")?$"#;
-
-/// The `ETag` value for a resource version.
-pub fn etag(version: i64) -> (header::HeaderName, String) {
-    (header::ETAG, format!("\"{version}\""))
-}
-
-/// The grammar [`IdempotencyKey`] accepts, as stated in the OpenAPI document.
-pub const IDEMPOTENCY_KEY_PATTERN: &str = "^[!-~]{1,255}$";
-
-/// `Idempotency-Key`: 1 to 255 visible ASCII characters chosen by the caller.
-pub struct IdempotencyKey(pub Option<String>);
-
-impl FromRequest for IdempotencyKey {
-    type Error = ApiError;
-    type Future = std::future::Ready<Result<Self, ApiError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let header = single_header(req, "idempotency-key", "invalid_idempotency_key");
-        let result = header.and_then(|value| match value {
-            None => Ok(IdempotencyKey(None)),
-            Some(v) => match v.to_str() {
-                Ok(s)
-                    if !s.is_empty()
-                        && s.len() <= 255
-                        && s.bytes().all(|b| b.is_ascii_graphic()) =>
-                {
-                    Ok(IdempotencyKey(Some(s.to_string())))
-                }
-                _ => Err(ApiError::bad_request(
-                    "invalid_idempotency_key",
-                    "Idempotency-Key must be 1 to 255 visible ASCII characters.",
-                )),
-            },
-        });
-        std::future::ready(result)
-    }
-}
-
 pub fn path_error(err: PathError, _: &HttpRequest) -> actix_web::Error {
     let detail = match err {
         PathError::Deserialize(e) => format!("Invalid path parameter: {e}"),
@@ -285,83 +179,6 @@ pub fn query_error(err: QueryPayloadError, _: &HttpRequest) -> actix_web::Error 
         _ => "Invalid query string.".into(),
     };
     ApiError::bad_request("invalid_query", detail).into()
-}
-
-/// An integer field. JSON Schema's `"type": "integer"` includes `5.0`, so the server takes integral
-/// floats as integers too (and nothing fractional): it accepts exactly what the document allows.
-pub fn integer<'de, T, D>(deserializer: D) -> Result<T, D::Error>
-where
-    T: TryFrom<i64>,
-    D: serde::Deserializer<'de>,
-{
-    let n = serde_json::Number::deserialize(deserializer)?;
-    // Beyond 2^53 a float no longer holds every integer; nothing this API counts comes close.
-    const EXACT: f64 = 9_007_199_254_740_992.0;
-    n.as_i64()
-        .or_else(|| {
-            n.as_f64()
-                .filter(|f| f.fract() == 0.0 && f.abs() <= EXACT)
-                .map(|f| f as i64)
-        })
-        .and_then(|v| T::try_from(v).ok())
-        .ok_or_else(|| {
-            serde::de::Error::custom(format!("invalid type: `{n}`, expected an integer in range"))
-        })
-}
-
-/// [`integer`] for an optional field (use with `#[serde(default)]`); `null` is absent.
-pub fn optional_integer<'de, T, D>(deserializer: D) -> Result<Option<T>, D::Error>
-where
-    T: TryFrom<i64>,
-    D: serde::Deserializer<'de>,
-{
-    #[derive(serde::Deserialize)]
-    struct Wrap<T: TryFrom<i64>>(#[serde(deserialize_with = "integer")] T);
-    Ok(Option::<Wrap<T>>::deserialize(deserializer)?.map(|w| w.0))
-}
-
-/// A UUID in its hyphenated form only, as `format: uuid` says; the uuid crate alone would also take
-/// the simple, braced and URN forms. `T` is the typed id it becomes (`StrictUuid<OrderId>`).
-#[derive(Clone, Copy, Debug)]
-pub struct StrictUuid<T = uuid::Uuid>(pub T);
-
-impl<'de, T: From<uuid::Uuid>> serde::Deserialize<'de> for StrictUuid<T> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = std::borrow::Cow::<str>::deserialize(d)?;
-        parse_strict_uuid(&s)
-            .map(|u| StrictUuid(T::from(u)))
-            .ok_or_else(|| serde::de::Error::custom(format!("`{s}` is not a hyphenated UUID")))
-    }
-}
-
-impl<T: std::fmt::Display> std::fmt::Display for StrictUuid<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-fn parse_strict_uuid(s: &str) -> Option<uuid::Uuid> {
-    (s.len() == 36)
-        .then(|| uuid::Uuid::try_parse(s).ok())
-        .flatten()
-}
-
-/// For an optional id in a body or query (use with `#[serde(default)]`).
-pub fn optional_strict_uuid<'de, T, D>(d: D) -> Result<Option<T>, D::Error>
-where
-    T: From<uuid::Uuid>,
-    D: serde::Deserializer<'de>,
-{
-    Ok(Option::<StrictUuid<T>>::deserialize(d)?.map(|u| u.0))
-}
-
-/// For PATCH bodies: tells "absent" (`None`) from "null" (`Some(None)`), so null can clear a field.
-pub fn nullable<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-where
-    T: serde::Deserialize<'de>,
-    D: serde::Deserializer<'de>,
-{
-    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 #[cfg(test)]
@@ -428,38 +245,5 @@ mod tests {
                 ..
             })
         ));
-    }
-
-    #[test]
-    fn if_match_accepts_quoted_and_weak_versions() {
-        let v = |s: &'static str| parse_if_match(Some(&header::HeaderValue::from_static(s)));
-        assert_eq!(v("\"3\"").unwrap().0, Some(3));
-        assert_eq!(v("W/\"4\"").unwrap().0, Some(4));
-        assert_eq!(v("*").unwrap().0, None);
-        assert!(v("abc").is_err());
-    }
-
-    #[test]
-    fn if_match_refuses_what_the_documented_pattern_refuses() {
-        let v = |s: &'static str| parse_if_match(Some(&header::HeaderValue::from_static(s)));
-        for bad in [
-            "1",
-            "\"3",
-            "3\"",
-            "W/3",
-            "w/\"3\"",
-            " \"3\"",
-            "\"\"",
-            "\"-1\"",
-            "\"+1\"",
-            "null",
-            "\"1234567890123456789\"",
-        ] {
-            assert!(v(bad).is_err(), "{bad} should be refused");
-        }
-        assert_eq!(
-            v("\"123456789012345678\"").unwrap().0,
-            Some(123_456_789_012_345_678)
-        );
     }
 }

@@ -9,17 +9,19 @@ use uuid::Uuid;
 use validator::Validate;
 
 use super::docs;
-use super::error::{invalid_field, ApiError, FieldErrors};
+use super::error::{ApiError, FieldErrors};
 use super::extract::Json;
 use super::me::UserResponse;
 use super::schemas;
 use super::state::AppState;
-use crate::app;
 use crate::auth::{password, secret};
-use crate::config::Environment;
 use crate::db::{self, users};
 use crate::domain::account::{DisplayName, Email, NewPassword};
 use crate::domain::ids::UserId;
+
+mod reset;
+
+use reset::{PasswordResetConfirmation, PasswordResetRequest};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -28,8 +30,8 @@ use crate::domain::ids::UserId;
         login,
         refresh,
         logout,
-        request_password_reset,
-        confirm_password_reset
+        reset::request_password_reset,
+        reset::confirm_password_reset
     ),
     components(schemas(
         RegisterRequest,
@@ -48,11 +50,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/auth/refresh").route(web::post().to(refresh)))
         .service(web::resource("/auth/logout").route(web::post().to(logout)))
         .service(
-            web::resource("/auth/password-reset").route(web::post().to(request_password_reset)),
+            web::resource("/auth/password-reset")
+                .route(web::post().to(reset::request_password_reset)),
         )
         .service(
             web::resource("/auth/password-reset/confirm")
-                .route(web::post().to(confirm_password_reset)),
+                .route(web::post().to(reset::confirm_password_reset)),
         );
 }
 
@@ -115,27 +118,6 @@ pub struct RefreshRequest {
     #[validate(length(min = 1, max = 256))]
     #[schema(min_length = 1, max_length = 256)]
     refresh_token: String,
-}
-
-#[derive(Deserialize, Validate, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"email": "ada@example.com"}))]
-pub struct PasswordResetRequest {
-    #[validate(length(min = 1, max = 254))]
-    #[schema(format = Email, min_length = 1, max_length = 254)]
-    email: String,
-}
-
-#[derive(Deserialize, Validate, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"token": "Zk3u1m0QhPq8c2rY6vW9xT4bN7aL5sD0eF1gH2iJ3kM", "password": "a brand new passphrase"}))]
-pub struct PasswordResetConfirmation {
-    #[validate(length(min = 1, max = 256))]
-    #[schema(min_length = 1, max_length = 256)]
-    token: String,
-    /// 10 to 128 characters, not the account's email.
-    #[schema(min_length = 10, max_length = 128, format = Password)]
-    password: String,
 }
 
 /// Starts a session: a refresh token (new family unless rotating) and an access token.
@@ -341,88 +323,5 @@ async fn logout(
     if let Some(family) = users::refresh_token_family(&mut conn, &hash).await? {
         users::revoke_family(&mut conn, family).await?;
     }
-    Ok(HttpResponse::NoContent().finish())
-}
-
-/// Ask for a password reset.
-///
-/// Always 202, whether or not an account has this email. When one has, a single-use token valid for
-/// 30 minutes is sent to it (an `user.password_reset_requested` event for the notifications system).
-#[utoipa::path(post, path = "/v1/auth/password-reset", tag = "auth", operation_id = "requestPasswordReset",
-    request_body = PasswordResetRequest,
-    responses(
-        (status = 202, description = "If the account exists, a reset token is on its way"),
-        (status = 400, response = docs::BadRequest),
-        (status = 415, response = docs::UnsupportedMediaType),
-        (status = 422, response = docs::ValidationFailed),
-        (status = 429, response = docs::RateLimited),
-    ))]
-#[tracing::instrument(skip_all)]
-async fn request_password_reset(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    body: Json<PasswordResetRequest>,
-) -> Result<HttpResponse, ApiError> {
-    // A malformed address is the caller's mistake and says nothing about any account.
-    let email = Email::parse(&body.0.email).map_err(|e| invalid_field("email", e))?;
-    // Counted whether or not the account exists, so the 429 reveals nothing either.
-    state
-        .reset_limiter
-        .check(req.peer_addr().map(|a| a.ip()), email.as_str())?;
-    let mut conn = db::connection(&state.pool).await?;
-    let issued = app::accounts::request_password_reset(&mut conn, &email).await?;
-    if let Some(token) = issued.filter(|_| state.settings.environment == Environment::Development) {
-        tracing::info!(email = %email.as_str(), reset_token = %token, "password reset requested (token logged in development only)");
-    }
-    Ok(HttpResponse::Accepted().finish())
-}
-
-/// Set a new password with a reset token.
-///
-/// Uses the token up and revokes every session of the account.
-#[utoipa::path(post, path = "/v1/auth/password-reset/confirm", tag = "auth", operation_id = "confirmPasswordReset",
-    request_body = PasswordResetConfirmation,
-    responses(
-        (status = 204, description = "Password changed; all sessions revoked"),
-        (status = 400, response = docs::BadRequest),
-        (status = 415, response = docs::UnsupportedMediaType),
-        (status = 422, response = docs::ValidationFailed),
-    ))]
-#[tracing::instrument(skip_all)]
-async fn confirm_password_reset(
-    state: web::Data<AppState>,
-    body: Json<PasswordResetConfirmation>,
-) -> Result<HttpResponse, ApiError> {
-    let body = body.0;
-    let hash = secret::digest(&body.token);
-    let invalid_token = || {
-        ApiError::validation(
-            "token",
-            "invalid_token",
-            "The reset token is invalid, expired or already used.",
-        )
-    };
-    let mut conn = db::connection(&state.pool).await?;
-    let user_id = users::reset_token_user(&mut conn, &hash)
-        .await?
-        .ok_or_else(invalid_token)?;
-    let user = users::find(&mut conn, user_id)
-        .await?
-        .ok_or_else(invalid_token)?;
-    let email =
-        Email::parse(&user.email).map_err(|e| anyhow::anyhow!("stored email invalid: {e}"))?;
-    let new_password = NewPassword::parse(&body.password, &email)
-        .map_err(|e| crate::http::error::invalid_field("password", e))?;
-    let password_hash = password::hash(new_password).await?;
-    conn.transaction::<_, ApiError, _>(async |conn| {
-        if !users::consume_reset_token(conn, &hash).await? {
-            return Err(invalid_token());
-        }
-        users::set_password(conn, user_id, &password_hash).await?;
-        users::revoke_all_sessions(conn, user_id).await?;
-        Ok(())
-    })
-    .await?;
-    tracing::info!(%user_id, "password reset");
     Ok(HttpResponse::NoContent().finish())
 }
