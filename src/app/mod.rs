@@ -6,5 +6,6 @@
 pub mod accounts;
 pub mod background;
 pub mod cancellations;
+pub mod dashboard;
 pub mod moves;
 pub mod orders;

@@ -9,7 +9,9 @@ use super::auth_user::AuthUser;
 use super::docs;
 use super::error::ApiError;
 use super::state::AppState;
-use crate::db::{self, orders};
+use crate::app;
+use crate::db;
+use crate::domain::order::OrderStatus;
 
 #[derive(OpenApi)]
 #[openapi(paths(get_dashboard), components(schemas(Dashboard, StatusCounts)))]
@@ -32,19 +34,18 @@ pub struct StatusCounts {
 }
 
 impl StatusCounts {
-    fn from_rows(rows: Vec<(String, i64)>) -> Self {
+    fn from_rows(rows: Vec<(OrderStatus, i64)>) -> Self {
         let mut c = StatusCounts::default();
         for (status, n) in rows {
-            match status.as_str() {
-                "new" => c.new = n,
-                "in_progress" => c.in_progress = n,
-                "delivered" => c.delivered = n,
-                "completed" => c.completed = n,
-                "declined" => c.declined = n,
-                "cancelled" => c.cancelled = n,
-                "disputed" => c.disputed = n,
-                _ => {}
-            }
+            *match status {
+                OrderStatus::New => &mut c.new,
+                OrderStatus::InProgress => &mut c.in_progress,
+                OrderStatus::Delivered => &mut c.delivered,
+                OrderStatus::Completed => &mut c.completed,
+                OrderStatus::Declined => &mut c.declined,
+                OrderStatus::Cancelled => &mut c.cancelled,
+                OrderStatus::Disputed => &mut c.disputed,
+            } = n;
         }
         c
     }
@@ -77,33 +78,12 @@ async fn get_dashboard(
     state: web::Data<AppState>,
     caller: AuthUser,
 ) -> Result<HttpResponse, ApiError> {
-    let me = caller.id;
-    let now = chrono::Utc::now();
     let mut conn = db::connection(&state.pool).await?;
-    let as_client = StatusCounts::from_rows(orders::counts_by_status(&mut conn, me, true).await?);
-    let as_creative =
-        StatusCounts::from_rows(orders::counts_by_status(&mut conn, me, false).await?);
-    let soon = now + chrono::Duration::hours(48);
-    let mut late = 0;
-    let mut due_within_48h = 0;
-    for as_client in [true, false] {
-        late +=
-            orders::count_due_between(&mut conn, me, as_client, &orders::LATE_STATUSES, None, now)
-                .await?;
-        due_within_48h += orders::count_due_between(
-            &mut conn,
-            me,
-            as_client,
-            &["new", "in_progress"],
-            Some(now),
-            soon,
-        )
-        .await?;
-    }
+    let summary = app::dashboard::summary(&mut conn, caller.id, chrono::Utc::now()).await?;
     Ok(HttpResponse::Ok().json(Dashboard {
-        as_client,
-        as_creative,
-        late,
-        due_within_48h,
+        as_client: StatusCounts::from_rows(summary.as_client),
+        as_creative: StatusCounts::from_rows(summary.as_creative),
+        late: summary.late,
+        due_within_48h: summary.due_soon,
     }))
 }

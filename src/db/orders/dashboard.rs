@@ -7,13 +7,14 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::db::schema::orders;
+use crate::domain::order::OrderStatus;
 
 /// Order counts by status where `user` is the client (or the creative).
 pub async fn counts_by_status(
     conn: &mut AsyncPgConnection,
     user: UserId,
     as_client: bool,
-) -> QueryResult<Vec<(String, i64)>> {
+) -> QueryResult<Vec<(OrderStatus, i64)>> {
     let query = orders::table
         .group_by(orders::status)
         .select((orders::status, count_star()))
@@ -33,7 +34,7 @@ pub async fn count_due_between(
     conn: &mut AsyncPgConnection,
     user: UserId,
     as_client: bool,
-    statuses: &[&str],
+    statuses: &[OrderStatus],
     from: Option<DateTime<Utc>>,
     to: DateTime<Utc>,
 ) -> QueryResult<i64> {

@@ -44,9 +44,6 @@ pub struct OrderFilter {
     pub now: DateTime<Utc>,
 }
 
-/// Statuses in which an order past its due date counts as late.
-pub const LATE_STATUSES: [&str; 3] = ["new", "in_progress", "disputed"];
-
 /// The viewer's orders, one keyset page. Each role filter has an index that leads with the
 /// participant column and ends with the sort key, so a deep page costs what the first one does.
 pub async fn list(conn: &mut AsyncPgConnection, f: OrderFilter) -> QueryResult<Vec<OrderRow>> {
@@ -75,13 +72,13 @@ pub async fn list(conn: &mut AsyncPgConnection, f: OrderFilter) -> QueryResult<V
         Some(true) => {
             query = query
                 .filter(orders::due_at.lt(f.now))
-                .filter(orders::status.eq_any(LATE_STATUSES));
+                .filter(orders::status.eq_any(OrderStatus::CAN_BE_LATE));
         }
         Some(false) => {
             query = query.filter(
                 orders::due_at
                     .ge(f.now)
-                    .or(orders::status.ne_all(LATE_STATUSES)),
+                    .or(orders::status.ne_all(OrderStatus::CAN_BE_LATE)),
             );
         }
         None => {}

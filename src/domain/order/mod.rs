@@ -163,14 +163,22 @@ pub struct Clock {
     pub late_cancel_after: Duration,
 }
 
+impl OrderStatus {
+    /// The statuses in which an order past its due date is late: the work is not handed over. The
+    /// one statement of the rule; the list filter and the dashboard query with it.
+    pub const CAN_BE_LATE: [OrderStatus; 3] = [
+        OrderStatus::New,
+        OrderStatus::InProgress,
+        OrderStatus::Disputed,
+    ];
+    /// The statuses whose deadline is still ahead of the creative (the dashboard's "due soon").
+    pub const WORK_PENDING: [OrderStatus; 2] = [OrderStatus::New, OrderStatus::InProgress];
+}
+
 impl OrderFacts {
     /// Past its due date and not yet handed over.
     pub fn is_late(&self, now: DateTime<Utc>) -> bool {
-        now > self.due_at
-            && matches!(
-                self.status,
-                OrderStatus::New | OrderStatus::InProgress | OrderStatus::Disputed
-            )
+        now > self.due_at && OrderStatus::CAN_BE_LATE.contains(&self.status)
     }
 }
 
