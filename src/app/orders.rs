@@ -170,6 +170,12 @@ async fn from_service(
     let service = services::find(conn, service_id)
         .await?
         .filter(|s| s.archived_at.is_none());
+    // A disabled creative's services stay in the database for their past orders, but take no
+    // new ones: the same rule as a custom order to a disabled account.
+    let service = match service {
+        Some(s) if users::find_active(conn, s.creative_id).await?.is_some() => Some(s),
+        _ => None,
+    };
     let Some(s) = service else {
         errors.push(FieldError::new(
             "service_id",

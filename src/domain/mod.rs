@@ -7,6 +7,7 @@ pub mod ids;
 pub mod money;
 pub mod order;
 pub mod text;
+pub mod time;
 
 /// Why a value was refused: a stable machine code and a sentence for people.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -62,12 +62,14 @@ pub fn decode<T: DeserializeOwned>(cursor: &str) -> Result<T, ApiError> {
         .filter(|c| c.len() <= MAX_CURSOR_LEN)
         .and_then(|c| URL_SAFE_NO_PAD.decode(c).ok())
         .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-        .ok_or_else(|| {
-            ApiError::bad_request(
-                "invalid_cursor",
-                "The cursor is not one this API returned for this list; start again without it.",
-            )
-        })
+        .ok_or_else(invalid_cursor)
+}
+
+pub fn invalid_cursor() -> ApiError {
+    ApiError::bad_request(
+        "invalid_cursor",
+        "The cursor is not one this API returned for this list; start again without it.",
+    )
 }
 
 /// Fetches `limit + 1` rows to learn whether another page exists without counting; this trims the

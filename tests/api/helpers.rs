@@ -358,6 +358,23 @@ impl TestApp {
         id
     }
 
+    /// A service of `creative`'s: 14 days, one revision.
+    pub async fn create_service(&self, creative: &TestUser) -> Value {
+        let body = json!({
+            "title": "Logo design",
+            "description": "A logo in three concepts.",
+            "price": {"amount": 25000, "currency": "EUR"},
+            "delivery_days": 14,
+            "revisions_included": 1,
+        });
+        json_ok(
+            self.post("/v1/services", Some(&creative.token), &body)
+                .await,
+            StatusCode::CREATED,
+        )
+        .await
+    }
+
     pub async fn order(&self, user: &TestUser, id: &str) -> Value {
         json_ok(
             self.get(&format!("/v1/orders/{id}"), &user.token).await,

@@ -6,6 +6,7 @@ mod authz;
 mod cli;
 mod contract;
 mod errors;
+mod hardening;
 mod health;
 mod helpers;
 mod limits;

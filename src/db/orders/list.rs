@@ -61,12 +61,7 @@ pub async fn list(conn: &mut AsyncPgConnection, f: OrderFilter) -> QueryResult<V
         ),
     };
     if !f.statuses.is_empty() {
-        let names: Vec<&str> = f
-            .statuses
-            .iter()
-            .map(crate::domain::order::OrderStatus::as_str)
-            .collect();
-        query = query.filter(orders::status.eq_any(names));
+        query = query.filter(orders::status.eq_any(f.statuses));
     }
     match f.late {
         Some(true) => {
@@ -89,23 +84,26 @@ pub async fn list(conn: &mut AsyncPgConnection, f: OrderFilter) -> QueryResult<V
     if let Some(before) = f.due_before {
         query = query.filter(orders::due_at.lt(before));
     }
-    query = match (f.sort, f.after) {
-        (OrderSort::Newest, cursor) => {
-            if let Some(OrderCursor::Newest { id }) = cursor {
-                query = query.filter(orders::id.lt(id));
-            }
-            query.order(orders::id.desc())
+    keyset(query, f.sort, f.after).load(conn).await
+}
+
+type OrdersQuery<'a> = orders::BoxedQuery<'a, diesel::pg::Pg, SelectedOrder>;
+type SelectedOrder = diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<OrderRow, diesel::pg::Pg>>;
+
+/// The sort order and the position after the cursor; a cursor of the other sort is ignored.
+fn keyset(query: OrdersQuery<'_>, sort: OrderSort, after: Option<OrderCursor>) -> OrdersQuery<'_> {
+    match (sort, after) {
+        (OrderSort::Newest, Some(OrderCursor::Newest { id })) => {
+            query.filter(orders::id.lt(id)).order(orders::id.desc())
         }
-        (OrderSort::DueAt, cursor) => {
-            if let Some(OrderCursor::DueAt { due_at, id }) = cursor {
-                query = query.filter(
-                    orders::due_at
-                        .gt(due_at)
-                        .or(orders::due_at.eq(due_at).and(orders::id.gt(id))),
-                );
-            }
-            query.order((orders::due_at.asc(), orders::id.asc()))
-        }
-    };
-    query.load(conn).await
+        (OrderSort::Newest, _) => query.order(orders::id.desc()),
+        (OrderSort::DueAt, Some(OrderCursor::DueAt { due_at, id })) => query
+            .filter(
+                orders::due_at
+                    .gt(due_at)
+                    .or(orders::due_at.eq(due_at).and(orders::id.gt(id))),
+            )
+            .order((orders::due_at.asc(), orders::id.asc())),
+        (OrderSort::DueAt, _) => query.order((orders::due_at.asc(), orders::id.asc())),
+    }
 }

@@ -9,8 +9,10 @@ use uuid::Uuid;
 use super::*;
 use crate::db::{self, orders};
 use crate::domain::order::OrderStatus;
+use crate::domain::time;
 use crate::http::auth_user::AuthUser;
 use crate::http::docs;
+use crate::http::error::invalid_field;
 use crate::http::error::ApiError;
 use crate::http::pagination::{self, search_text};
 use crate::http::schemas;
@@ -47,7 +49,7 @@ pub struct OrderQuery {
     /// Case-insensitive text in the title.
     #[param(schema_with = schemas::search)]
     q: Option<String>,
-    /// Only orders due before this instant (RFC 3339).
+    /// Only orders due before this instant (RFC 3339, years 0001 to 9999).
     due_before: Option<DateTime<Utc>>,
     /// `newest` (default) or `due_at`.
     sort: Option<OrderSortParam>,
@@ -96,6 +98,34 @@ enum Cursor {
     DueAt { d: DateTime<Utc>, id: Uuid },
 }
 
+/// Where the page starts: after the cursor, which must belong to the same sort.
+fn position(
+    sort: OrderSortParam,
+    cursor: Option<&str>,
+) -> Result<Option<orders::OrderCursor>, ApiError> {
+    let foreign = || {
+        ApiError::bad_request(
+            "invalid_cursor",
+            "The cursor belongs to another sort order; start again without it.",
+        )
+    };
+    Ok(match pagination::decode_opt::<Cursor>(cursor)? {
+        None => None,
+        Some(Cursor::Newest { id }) if sort == OrderSortParam::Newest => {
+            Some(orders::OrderCursor::Newest { id: id.into() })
+        }
+        // A cursor is opaque but can be hand-made: its instant is bounded like any other.
+        Some(Cursor::DueAt { d, id }) if sort == OrderSortParam::DueAt => {
+            let due_at = time::bounded(d).map_err(|_| pagination::invalid_cursor())?;
+            Some(orders::OrderCursor::DueAt {
+                due_at,
+                id: id.into(),
+            })
+        }
+        Some(_) => return Err(foreign()),
+    })
+}
+
 /// The caller's orders, one page.
 #[utoipa::path(get, path = "/v1/orders", tag = "orders", operation_id = "listOrders",
     security(("bearer" = [])),
@@ -115,24 +145,12 @@ pub(super) async fn list_orders(
     let limit = pagination::limit(query.limit)?;
     let statuses = status_filter(query.status.as_deref())?;
     let sort = query.sort.unwrap_or_default();
-    let after = match pagination::decode_opt::<Cursor>(query.cursor.as_deref())? {
-        None => None,
-        Some(Cursor::Newest { id }) if sort == OrderSortParam::Newest => {
-            Some(orders::OrderCursor::Newest { id: id.into() })
-        }
-        Some(Cursor::DueAt { d, id }) if sort == OrderSortParam::DueAt => {
-            Some(orders::OrderCursor::DueAt {
-                due_at: d,
-                id: id.into(),
-            })
-        }
-        Some(_) => {
-            return Err(ApiError::bad_request(
-                "invalid_cursor",
-                "The cursor belongs to another sort order; start again without it.",
-            ))
-        }
-    };
+    let after = position(sort, query.cursor.as_deref())?;
+    let due_before = query
+        .due_before
+        .map(time::bounded)
+        .transpose()
+        .map_err(|e| invalid_field("due_before", e))?;
     let clock = state.clock();
     let mut conn = db::connection(&state.pool).await?;
     let rows = orders::list(
@@ -147,7 +165,7 @@ pub(super) async fn list_orders(
             statuses,
             late: query.late,
             q: search_text(query.q)?,
-            due_before: query.due_before,
+            due_before,
             sort: match sort {
                 OrderSortParam::Newest => orders::OrderSort::Newest,
                 OrderSortParam::DueAt => orders::OrderSort::DueAt,
