@@ -56,32 +56,38 @@ pub struct OrderTimings {
 impl JwtSettings {
     fn from_lookup(get: Lookup<'_>, environment: Environment) -> Result<Self, ConfigError> {
         let (secret, generated) = match get("JWT_SECRET") {
-            Some(s) if s.len() < 32 => {
-                return Err(ConfigError::Invalid {
-                    var: "JWT_SECRET",
-                    reason: "must be at least 32 characters".into(),
-                })
-            }
-            Some(s) => (s, false),
+            Some(s) => (strong_secret("JWT_SECRET", s)?, false),
             None if environment == Environment::Production => {
                 return Err(ConfigError::Missing { var: "JWT_SECRET" })
             }
             None => (random_secret(), true),
         };
+        // An old key still verifies tokens, so a weak one is as dangerous as a weak current key.
         let previous_secrets = get("JWT_PREVIOUS_SECRETS")
             .map(|v| list(&v))
-            .unwrap_or_default();
+            .unwrap_or_default()
+            .into_iter()
+            .map(|s| strong_secret("JWT_PREVIOUS_SECRETS", s).map(SecretString::from))
+            .collect::<Result<_, _>>()?;
         Ok(JwtSettings {
             secret: secret.into(),
-            previous_secrets: previous_secrets
-                .into_iter()
-                .map(SecretString::from)
-                .collect(),
+            previous_secrets,
             access_ttl: duration(get, "JWT_ACCESS_TTL", "15m")?,
             refresh_ttl: duration(get, "JWT_REFRESH_TTL", "30days")?,
             generated,
         })
     }
+}
+
+/// HS256 keys shorter than 32 bytes can be brute-forced offline from any token.
+fn strong_secret(var: &'static str, secret: String) -> Result<String, ConfigError> {
+    if secret.len() < 32 {
+        return Err(ConfigError::Invalid {
+            var,
+            reason: "every secret must be at least 32 characters".into(),
+        });
+    }
+    Ok(secret)
 }
 
 impl OrderTimings {
@@ -126,6 +132,9 @@ pub struct Settings {
     /// How long a JSON request body may take to arrive after the head.
     pub request_body_timeout: Duration,
     pub jwt: JwtSettings,
+    /// Log password-reset tokens (for local work without an email server). Off unless asked for,
+    /// whatever APP_ENV says; refused in production.
+    pub log_reset_tokens: bool,
     pub rate_limits: RateLimitSettings,
     pub orders: OrderTimings,
 }
@@ -179,6 +188,7 @@ impl Settings {
             client_request_timeout: duration(get, "CLIENT_REQUEST_TIMEOUT", "5s")?,
             request_body_timeout: duration(get, "REQUEST_BODY_TIMEOUT", "30s")?,
             jwt: JwtSettings::from_lookup(get, environment)?,
+            log_reset_tokens: log_reset_tokens(get, environment)?,
             rate_limits: RateLimitSettings {
                 login_per_ip_per_minute: parse(get, "LOGIN_RATE_PER_IP_PER_MINUTE", 30)?,
                 login_per_email_per_minute: parse(get, "LOGIN_RATE_PER_EMAIL_PER_MINUTE", 10)?,
@@ -186,6 +196,17 @@ impl Settings {
             orders: OrderTimings::from_lookup(get)?,
         })
     }
+}
+
+fn log_reset_tokens(get: Lookup<'_>, environment: Environment) -> Result<bool, ConfigError> {
+    let wanted = parse(get, "LOG_RESET_TOKENS", false)?;
+    if wanted && environment == Environment::Production {
+        return Err(ConfigError::Invalid {
+            var: "LOG_RESET_TOKENS",
+            reason: "reset tokens are never logged when APP_ENV=production".into(),
+        });
+    }
+    Ok(wanted)
 }
 
 fn list(v: &str) -> Vec<String> {
@@ -279,6 +300,50 @@ mod tests {
         for secret in ["hunter2-db", "jwt-secret-value", "previous-secret-value"] {
             assert!(!printed.contains(secret), "Debug shows {secret}");
         }
+    }
+
+    #[test]
+    fn h12_previous_jwt_secrets_must_be_as_strong_as_the_current_one() {
+        let err = settings(&[
+            ("JWT_SECRET", "jwt-secret-value-that-is-32-chars-long"),
+            (
+                "JWT_PREVIOUS_SECRETS",
+                "previous-secret-value-of-32-characters,short",
+            ),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("JWT_PREVIOUS_SECRETS"), "{err}");
+    }
+
+    #[test]
+    fn h12_reset_tokens_are_logged_only_when_asked_and_never_in_production() {
+        assert!(!settings(&[]).unwrap().log_reset_tokens, "APP_ENV unset");
+        assert!(
+            settings(&[("LOG_RESET_TOKENS", "true")])
+                .unwrap()
+                .log_reset_tokens
+        );
+        let err = settings(&[
+            ("APP_ENV", "production"),
+            ("JWT_SECRET", "jwt-secret-value-that-is-32-chars-long"),
+            ("LOG_RESET_TOKENS", "true"),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("LOG_RESET_TOKENS"));
+    }
+
+    #[test]
+    fn h12_compose_takes_the_jwt_secret_from_the_environment() {
+        let compose = include_str!("../docker-compose.yml");
+        let line = compose
+            .lines()
+            .find(|l| l.trim_start().starts_with("JWT_SECRET:"))
+            .expect("compose sets JWT_SECRET");
+        assert!(
+            line.contains("${JWT_SECRET:?"),
+            "compose ships a fixed secret: {line}"
+        );
     }
 
     #[test]

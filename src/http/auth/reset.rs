@@ -8,7 +8,6 @@ use validator::Validate;
 
 use crate::app;
 use crate::auth::{password, secret};
-use crate::config::Environment;
 use crate::db::{self, users};
 use crate::domain::account::{Email, NewPassword};
 use crate::http::docs;
@@ -64,8 +63,8 @@ pub(super) async fn request_password_reset(
         .check(req.peer_addr().map(|a| a.ip()), email.as_str())?;
     let mut conn = db::connection(&state.pool).await?;
     let issued = app::accounts::request_password_reset(&mut conn, &email).await?;
-    if let Some(token) = issued.filter(|_| state.settings.environment == Environment::Development) {
-        tracing::info!(email = %email.as_str(), reset_token = %token, "password reset requested (token logged in development only)");
+    if let Some(token) = issued.filter(|_| state.settings.log_reset_tokens) {
+        tracing::info!(email = %email.as_str(), reset_token = %token, "password reset requested (token logged: LOG_RESET_TOKENS=true)");
     }
     Ok(HttpResponse::Accepted().finish())
 }
