@@ -117,9 +117,20 @@ async fn main() {
     settings.orders.worker_interval = Duration::from_secs(3600);
     let pool = db::pool(&url.as_string(), 8).unwrap();
     let keys = createspace::auth::jwt::Keys::new(&settings.jwt);
+    // An access token names a live session, as a login would have made.
+    let session = Uuid::now_v7();
+    sql(
+        &mut conn,
+        &format!(
+            "INSERT INTO sessions (id, user_id, expires_at) \
+        VALUES ('{session}', '{busy}', now() + interval '1 day') ON CONFLICT DO NOTHING"
+        ),
+    )
+    .await;
     let token = keys
         .issue(
             createspace::domain::ids::UserId::from_uuid(busy),
+            session,
             chrono::Utc::now().timestamp(),
         )
         .unwrap();

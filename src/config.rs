@@ -34,6 +34,11 @@ pub struct JwtSettings {
     pub previous_secrets: Vec<SecretString>,
     pub access_ttl: Duration,
     pub refresh_ttl: Duration,
+    /// A session's absolute lifetime: no refresh extends it past this.
+    pub session_max_age: Duration,
+    /// How long after a refresh the same old token still returns the same successor (a retry after
+    /// a lost response), instead of counting as reuse.
+    pub refresh_grace: Duration,
     /// True when no JWT_SECRET was given and a random one was made for this process.
     pub generated: bool,
 }
@@ -74,6 +79,8 @@ impl JwtSettings {
             previous_secrets,
             access_ttl: duration(get, "JWT_ACCESS_TTL", "15m")?,
             refresh_ttl: duration(get, "JWT_REFRESH_TTL", "30days")?,
+            session_max_age: duration(get, "SESSION_MAX_AGE", "90days")?,
+            refresh_grace: duration(get, "REFRESH_GRACE", "30s")?,
             generated,
         })
     }

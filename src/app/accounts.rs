@@ -5,9 +5,10 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
 use crate::auth::secret;
-use crate::db::{outbox, users};
+use crate::db::{outbox, sessions, users};
 use crate::domain::account::Email;
 use crate::domain::events::{Event, PasswordResetRequested};
+use crate::domain::ids::UserId;
 use crate::error::ApiError;
 
 /// How long a reset token works.
@@ -48,4 +49,29 @@ pub async fn request_password_reset(
     })
     .await?;
     Ok(Some(token))
+}
+
+/// Sets a new password with a live reset token (`token_hash`): uses up every reset token of the
+/// account, ends all its sessions (access tokens included) and purges the tokens' plaintext from
+/// the outbox. `None` if the token is no longer live (another request used it first).
+pub async fn reset_password(
+    conn: &mut AsyncPgConnection,
+    token_hash: &[u8],
+    password_hash: &str,
+) -> Result<Option<UserId>, ApiError> {
+    let user = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            let Some(user) = users::consume_reset_token(conn, token_hash).await? else {
+                return Ok(None);
+            };
+            users::set_password(conn, user, password_hash).await?;
+            sessions::revoke_all(conn, user).await?;
+            outbox::purge_reset_tokens_of(conn, user).await?;
+            Ok(Some(user))
+        })
+        .await?;
+    if let Some(user) = user {
+        tracing::info!(user_id = %user, "password reset");
+    }
+    Ok(user)
 }

@@ -9,3 +9,4 @@ pub mod cancellations;
 pub mod dashboard;
 pub mod moves;
 pub mod orders;
+pub mod sessions;

@@ -1,4 +1,4 @@
-//! Access tokens: HS256 JWTs with `sub`, `exp`, `iat`, `jti` and a `kid` header naming the key.
+//! Access tokens: HS256 JWTs with `sub`, `sid`, `exp`, `iat`, `jti` and a `kid` header naming the key.
 //! The algorithm is pinned; keys rotate by moving the old secret to `JWT_PREVIOUS_SECRETS`.
 
 use std::time::Duration;
@@ -15,6 +15,8 @@ use crate::domain::ids::UserId;
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Claims {
     pub sub: UserId,
+    /// The session (login) the token belongs to: revoking it ends the token at once.
+    pub sid: Uuid,
     pub exp: i64,
     pub iat: i64,
     pub jti: Uuid,
@@ -68,9 +70,10 @@ impl Keys {
     }
 
     /// Issues an access token for `user`, valid for the configured lifetime from `now`.
-    pub fn issue(&self, user: UserId, now: i64) -> anyhow::Result<String> {
+    pub fn issue(&self, user: UserId, session: Uuid, now: i64) -> anyhow::Result<String> {
         let claims = Claims {
             sub: user,
+            sid: session,
             iat: now,
             exp: now + self.access_ttl.as_secs() as i64,
             jti: Uuid::now_v7(),
@@ -114,6 +117,8 @@ mod tests {
             previous_secrets: previous.iter().map(|s| (*s).into()).collect(),
             access_ttl: Duration::from_secs(900),
             refresh_ttl: Duration::from_secs(86400),
+            session_max_age: Duration::from_secs(90 * 86400),
+            refresh_grace: Duration::from_secs(30),
             generated: false,
         }
     }
@@ -126,7 +131,7 @@ mod tests {
         let now = chrono::Utc::now().timestamp();
         let user = UserId::new();
         let old = Keys::new(&settings(A, &[]));
-        let token = old.issue(user, now).unwrap();
+        let token = old.issue(user, Uuid::now_v7(), now).unwrap();
         assert_eq!(old.verify(&token).unwrap().sub, user);
 
         let rotated = Keys::new(&settings(B, &[A]));
@@ -140,7 +145,11 @@ mod tests {
     fn expired_tokens_are_refused() {
         let keys = Keys::new(&settings(A, &[]));
         let token = keys
-            .issue(UserId::new(), chrono::Utc::now().timestamp() - 3600)
+            .issue(
+                UserId::new(),
+                Uuid::now_v7(),
+                chrono::Utc::now().timestamp() - 3600,
+            )
             .unwrap();
         assert!(matches!(keys.verify(&token), Err(TokenError::Invalid(_))));
     }

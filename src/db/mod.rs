@@ -7,6 +7,7 @@ pub mod orders;
 pub mod outbox;
 pub mod schema;
 pub mod services;
+pub mod sessions;
 mod types;
 pub mod users;
 

@@ -38,6 +38,22 @@ pub async fn insert(conn: &mut AsyncPgConnection, event: &Event) -> QueryResult<
         .map(|_| ())
 }
 
+/// Removes the reset tokens from `user`'s password-reset events: once a reset is done, no token of
+/// theirs works, and none should be left to read.
+pub async fn purge_reset_tokens_of(
+    conn: &mut AsyncPgConnection,
+    user: UserId,
+) -> QueryResult<usize> {
+    diesel::sql_query(
+        "UPDATE outbox_events SET payload = payload - 'token' \
+         WHERE event_type = 'user.password_reset_requested' AND aggregate_id = $1 \
+         AND payload ? 'token'",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(user)
+    .execute(conn)
+    .await
+}
+
 /// Removes reset tokens from password-reset events whose token has expired, delivered or not: past
 /// its expiry the plaintext is of use to nobody but someone reading the database.
 pub async fn purge_expired_reset_tokens(conn: &mut AsyncPgConnection) -> QueryResult<usize> {

@@ -31,6 +31,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    sessions (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     password_reset_tokens (id) {
         id -> Uuid,
         user_id -> Uuid,
@@ -139,6 +149,8 @@ diesel::table! {
 }
 
 diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(refresh_tokens -> sessions (family_id));
+diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(password_reset_tokens -> users (user_id));
 diesel::joinable!(services -> users (creative_id));
 diesel::joinable!(order_transitions -> orders (order_id));
@@ -147,6 +159,7 @@ diesel::joinable!(cancellation_requests -> orders (order_id));
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     refresh_tokens,
+    sessions,
     password_reset_tokens,
     outbox_events,
     services,

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::domain::ids::UserId;
 
-use super::schema::{password_reset_tokens, refresh_tokens, users};
+use super::schema::{password_reset_tokens, users};
 pub use super::Update;
 
 #[derive(Clone, Debug, Queryable, Selectable)]
@@ -161,84 +161,6 @@ pub async fn set_admin(
         .await
 }
 
-// --- refresh tokens -------------------------------------------------------------------------------
-
-#[derive(Insertable)]
-#[diesel(table_name = refresh_tokens)]
-pub struct NewRefreshToken {
-    pub id: Uuid,
-    pub family_id: Uuid,
-    pub user_id: UserId,
-    pub token_hash: Vec<u8>,
-    pub expires_at: DateTime<Utc>,
-}
-
-pub async fn insert_refresh_token(
-    conn: &mut AsyncPgConnection,
-    token: NewRefreshToken,
-) -> QueryResult<()> {
-    diesel::insert_into(refresh_tokens::table)
-        .values(&token)
-        .execute(conn)
-        .await
-        .map(|_| ())
-}
-
-/// Marks a live token used, in one guarded statement so two concurrent refreshes cannot both win.
-/// Returns `(user_id, family_id)` of the token consumed.
-pub async fn consume_refresh_token(
-    conn: &mut AsyncPgConnection,
-    hash: &[u8],
-) -> QueryResult<Option<(UserId, Uuid)>> {
-    diesel::update(
-        refresh_tokens::table
-            .filter(refresh_tokens::token_hash.eq(hash))
-            .filter(refresh_tokens::used_at.is_null())
-            .filter(refresh_tokens::revoked_at.is_null())
-            .filter(refresh_tokens::expires_at.gt(diesel::dsl::now)),
-    )
-    .set(refresh_tokens::used_at.eq(diesel::dsl::now))
-    .returning((refresh_tokens::user_id, refresh_tokens::family_id))
-    .get_result(conn)
-    .await
-    .optional()
-}
-
-/// The family of a token that exists at all (used, revoked or expired ones included).
-pub async fn refresh_token_family(
-    conn: &mut AsyncPgConnection,
-    hash: &[u8],
-) -> QueryResult<Option<Uuid>> {
-    refresh_tokens::table
-        .filter(refresh_tokens::token_hash.eq(hash))
-        .select(refresh_tokens::family_id)
-        .first(conn)
-        .await
-        .optional()
-}
-
-pub async fn revoke_family(conn: &mut AsyncPgConnection, family: Uuid) -> QueryResult<usize> {
-    diesel::update(
-        refresh_tokens::table
-            .filter(refresh_tokens::family_id.eq(family))
-            .filter(refresh_tokens::revoked_at.is_null()),
-    )
-    .set(refresh_tokens::revoked_at.eq(diesel::dsl::now))
-    .execute(conn)
-    .await
-}
-
-pub async fn revoke_all_sessions(conn: &mut AsyncPgConnection, user: UserId) -> QueryResult<usize> {
-    diesel::update(
-        refresh_tokens::table
-            .filter(refresh_tokens::user_id.eq(user))
-            .filter(refresh_tokens::revoked_at.is_null()),
-    )
-    .set(refresh_tokens::revoked_at.eq(diesel::dsl::now))
-    .execute(conn)
-    .await
-}
-
 // --- password reset tokens ----------------------------------------------------------------------
 
 #[derive(Insertable)]
@@ -276,18 +198,34 @@ pub async fn reset_token_user(
         .optional()
 }
 
-/// Uses a live reset token up; false if another request used it first.
-pub async fn consume_reset_token(conn: &mut AsyncPgConnection, hash: &[u8]) -> QueryResult<bool> {
-    let n = diesel::update(
+/// Uses a live reset token up, and with it every other live token of its user: one reset ends
+/// them all. The user, or `None` if the token was not live (another request used it first).
+pub async fn consume_reset_token(
+    conn: &mut AsyncPgConnection,
+    hash: &[u8],
+) -> QueryResult<Option<UserId>> {
+    let user = diesel::update(
         password_reset_tokens::table
             .filter(password_reset_tokens::token_hash.eq(hash))
             .filter(password_reset_tokens::used_at.is_null())
             .filter(password_reset_tokens::expires_at.gt(diesel::dsl::now)),
     )
     .set(password_reset_tokens::used_at.eq(diesel::dsl::now))
-    .execute(conn)
-    .await?;
-    Ok(n == 1)
+    .returning(password_reset_tokens::user_id)
+    .get_result(conn)
+    .await
+    .optional()?;
+    if let Some(user) = user {
+        diesel::update(
+            password_reset_tokens::table
+                .filter(password_reset_tokens::user_id.eq(user))
+                .filter(password_reset_tokens::used_at.is_null()),
+        )
+        .set(password_reset_tokens::used_at.eq(diesel::dsl::now))
+        .execute(conn)
+        .await?;
+    }
+    Ok(user)
 }
 
 /// Display names of the given users, for the parties of a page of orders.

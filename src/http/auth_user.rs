@@ -48,7 +48,7 @@ impl FromRequest for AuthUser {
                 ApiError::Unauthorized(INVALID)
             })?;
             let mut conn = db::connection(&state.pool).await?;
-            let (id, is_admin) = db::users::find_active(&mut conn, claims.sub)
+            let (id, is_admin) = db::sessions::active_caller(&mut conn, claims.sub, claims.sid)
                 .await?
                 .ok_or(ApiError::Unauthorized(INVALID))?;
             Ok(AuthUser { id, is_admin })

@@ -8,15 +8,15 @@ use serde_json::{json, Value};
 
 use createspace::db::schema::outbox_events;
 
-use crate::helpers::{json_ok, problem, reset_token_for, TestApp, JWT_SECRET, PASSWORD};
+use crate::helpers::{json_ok, problem, reset_token_for, sid_of, TestApp, JWT_SECRET, PASSWORD};
 
 async fn me_status(app: &TestApp, token: &str) -> StatusCode {
     app.get("/v1/me", token).await.status()
 }
 
-fn claims_for(user: uuid::Uuid, exp_offset: i64) -> Value {
+fn claims_for(user: uuid::Uuid, sid: uuid::Uuid, exp_offset: i64) -> Value {
     let now = chrono::Utc::now().timestamp();
-    json!({"sub": user, "iat": now, "exp": now + exp_offset, "jti": uuid::Uuid::now_v7()})
+    json!({"sub": user, "sid": sid, "iat": now, "exp": now + exp_offset, "jti": uuid::Uuid::now_v7()})
 }
 
 fn kid_of(token: &str) -> String {
@@ -64,7 +64,20 @@ async fn register_login_me_refresh_reuse_and_logout() {
         StatusCode::OK
     );
 
-    // presenting the retired token again revokes the family: the fresh one dies too
+    // the session rotates on
+    let res = app
+        .post(
+            "/v1/auth/refresh",
+            None,
+            &json!({"refresh_token": second_refresh}),
+        )
+        .await;
+    let third = json_ok(res, StatusCode::OK).await;
+    let third_refresh = third["refresh_token"].as_str().unwrap().to_string();
+    let third_access = third["access_token"].as_str().unwrap().to_string();
+
+    // presenting a retired token again (its successor already used: no retry, a replay) revokes
+    // the session: the newest refresh token and its access token die too
     let res = app
         .post(
             "/v1/auth/refresh",
@@ -77,10 +90,14 @@ async fn register_login_me_refresh_reuse_and_logout() {
         .post(
             "/v1/auth/refresh",
             None,
-            &json!({"refresh_token": second_refresh}),
+            &json!({"refresh_token": third_refresh}),
         )
         .await;
     problem(res, StatusCode::UNAUTHORIZED).await;
+    assert_eq!(
+        me_status(&app, &third_access).await,
+        StatusCode::UNAUTHORIZED
+    );
 
     // the registration session is another family and still works; logout ends it
     let res = app
@@ -228,7 +245,7 @@ async fn forged_and_stale_tokens_are_401() {
     let ada = app.register("ada").await;
     assert_eq!(me_status(&app, &ada.token).await, StatusCode::OK);
     let kid = kid_of(&ada.token);
-    let claims = claims_for(ada.id, 600);
+    let claims = claims_for(ada.id, sid_of(&ada.token), 600);
 
     // alg: none
     let none = format!(
@@ -247,7 +264,7 @@ async fn forged_and_stale_tokens_are_401() {
     .unwrap();
     // tampered payload, original signature
     let parts: Vec<&str> = ada.token.split('.').collect();
-    let other_claims = claims_for(uuid::Uuid::now_v7(), 600);
+    let other_claims = claims_for(uuid::Uuid::now_v7(), uuid::Uuid::now_v7(), 600);
     let tampered = format!(
         "{}.{}.{}",
         parts[0],
@@ -259,7 +276,7 @@ async fn forged_and_stale_tokens_are_401() {
     hs256.kid = Some(kid.clone());
     let expired = jsonwebtoken::encode(
         &hs256,
-        &claims_for(ada.id, -120),
+        &claims_for(ada.id, sid_of(&ada.token), -120),
         &EncodingKey::from_secret(JWT_SECRET.as_bytes()),
     )
     .unwrap();
@@ -336,6 +353,13 @@ async fn a_rotated_key_still_verifies_through_previous_secrets() {
         .sql(&format!(
             "INSERT INTO users (id, email, password_hash, display_name) VALUES ('{}', '{}', 'x', 'ada')",
             ada.id, ada.email
+        ))
+        .await;
+    rotated
+        .sql(&format!(
+            "INSERT INTO sessions (id, user_id, expires_at) VALUES ('{}', '{}', now() + interval '1 day')",
+            sid_of(&ada.token),
+            ada.id
         ))
         .await;
     assert_eq!(me_status(&rotated, &ada.token).await, StatusCode::OK);

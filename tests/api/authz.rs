@@ -16,7 +16,9 @@ use createspace::http::docs;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use sha2::{Digest, Sha256};
 
-use crate::helpers::{reset_token_for, test_settings, TestApp, TestUser, JWT_SECRET, PASSWORD};
+use crate::helpers::{
+    reset_token_for, sid_of, test_settings, TestApp, TestUser, JWT_SECRET, PASSWORD,
+};
 
 /// The key id the server derives from its secret (the first six bytes of its SHA-256, in hex).
 fn server_kid() -> String {
@@ -110,12 +112,17 @@ impl World {
         let now = chrono::Utc::now().timestamp();
         let keys = Keys::new(&test_settings().jwt);
         let expired = keys
-            .issue(UserId::from_uuid(client.id), now - 24 * 3600)
+            .issue(
+                UserId::from_uuid(client.id),
+                sid_of(&client.token),
+                now - 24 * 3600,
+            )
             .unwrap();
         // Another key, but claiming the server's key id: only the signature check can refuse it.
         let mut header = Header::new(Algorithm::HS256);
         header.kid = Some(server_kid());
-        let claims = json!({"sub": client.id, "iat": now, "exp": now + 600, "jti": client.id});
+        let claims = json!({"sub": client.id, "sid": sid_of(&client.token), "iat": now,
+            "exp": now + 600, "jti": client.id});
         let wrong_key = jsonwebtoken::encode(
             &header,
             &claims,

@@ -254,6 +254,32 @@ impl TestApp {
         }
     }
 
+    /// Logs `user` in again: a second session, `(access_token, refresh_token)`.
+    pub async fn login(&self, user: &TestUser) -> (String, String) {
+        let res = self
+            .post(
+                "/v1/auth/login",
+                None,
+                &json!({"email": user.email, "password": PASSWORD}),
+            )
+            .await;
+        let body = json_ok(res, StatusCode::OK).await;
+        (
+            body["access_token"].as_str().unwrap().to_string(),
+            body["refresh_token"].as_str().unwrap().to_string(),
+        )
+    }
+
+    /// Exchanges a refresh token: the response as it came.
+    pub async fn refresh(&self, refresh_token: &str) -> Response {
+        self.post(
+            "/v1/auth/refresh",
+            None,
+            &json!({"refresh_token": refresh_token}),
+        )
+        .await
+    }
+
     /// Registers a user and makes it an admin directly in the database (as the CLI does).
     pub async fn register_admin(&self, name: &str) -> TestUser {
         let user = self.register(name).await;
@@ -424,6 +450,22 @@ pub async fn reset_token_for(app: &TestApp, user: uuid::Uuid) -> Option<String> 
         .into_iter()
         .next()
         .and_then(|p| p["token"].as_str().map(String::from))
+}
+
+/// The session id (`sid`) an access token names, read without verifying it (tests craft tokens that
+/// must fail for one reason only, so they carry a real session).
+pub fn sid_of(token: &str) -> Uuid {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1).expect("a JWT");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64url");
+    let claims: Value = serde_json::from_slice(&bytes).expect("JSON claims");
+    claims["sid"]
+        .as_str()
+        .expect("a sid")
+        .parse()
+        .expect("a UUID")
 }
 
 /// Reads a problem+json error, asserting the status and the content type.

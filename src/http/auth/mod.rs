@@ -1,11 +1,9 @@
 //! Registration, login, token refresh (with reuse detection), logout and password reset.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::Utc;
-use diesel_async::{AsyncConnection, AsyncPgConnection};
+use diesel_async::AsyncConnection;
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
-use uuid::Uuid;
 use validator::Validate;
 
 use super::docs;
@@ -14,7 +12,8 @@ use super::extract::Json;
 use super::me::UserResponse;
 use super::schemas;
 use super::state::AppState;
-use crate::auth::{password, secret};
+use crate::app;
+use crate::auth::password;
 use crate::db::{self, users};
 use crate::domain::account::{DisplayName, Email, NewPassword};
 use crate::domain::ids::UserId;
@@ -120,36 +119,16 @@ pub struct RefreshRequest {
     refresh_token: String,
 }
 
-/// Starts a session: a refresh token (new family unless rotating) and an access token.
-async fn open_session(
-    conn: &mut AsyncPgConnection,
-    state: &AppState,
-    user: &users::UserRow,
-    family: Option<Uuid>,
-) -> Result<TokenResponse, ApiError> {
-    let refresh_token = secret::generate();
-    let now = Utc::now();
-    let ttl = chrono::Duration::from_std(state.settings.jwt.refresh_ttl)
-        .map_err(|e| anyhow::anyhow!("refresh ttl out of range: {e}"))?;
-    users::insert_refresh_token(
-        conn,
-        users::NewRefreshToken {
-            id: Uuid::now_v7(),
-            family_id: family.unwrap_or_else(Uuid::now_v7),
-            user_id: user.id,
-            token_hash: secret::digest(&refresh_token),
-            expires_at: now + ttl,
-        },
-    )
-    .await?;
-    let access_token = state.keys.issue(user.id, now.timestamp())?;
-    Ok(TokenResponse {
-        access_token,
-        token_type: "Bearer".into(),
-        expires_in: state.keys.access_ttl().as_secs(),
-        refresh_token,
-        user: user.clone().into(),
-    })
+impl TokenResponse {
+    fn new(issued: app::sessions::Issued, state: &AppState) -> Self {
+        TokenResponse {
+            access_token: issued.access_token,
+            token_type: "Bearer".into(),
+            expires_in: state.keys.access_ttl().as_secs(),
+            refresh_token: issued.refresh_token,
+            user: issued.user.into(),
+        }
+    }
 }
 
 /// Create an account.
@@ -187,7 +166,7 @@ async fn register(
     let hash = password::hash(password).await?;
     let display_name = display_name.into_inner();
     let mut conn = db::connection(&state.pool).await?;
-    let tokens = conn
+    let issued = conn
         .transaction::<_, ApiError, _>(async |conn| {
             let user = users::insert(
                 conn,
@@ -199,9 +178,10 @@ async fn register(
                 },
             )
             .await?;
-            open_session(conn, &state, &user, None).await
+            app::sessions::open(conn, &state.keys, &state.settings.jwt, user).await
         })
         .await?;
+    let tokens = TokenResponse::new(issued, &state);
     tracing::info!(user_id = %tokens.user.id, "account registered");
     Ok(HttpResponse::Created().json(tokens))
 }
@@ -228,13 +208,16 @@ async fn login(
     state
         .login_limiter
         .check(req.peer_addr().map(|a| a.ip()), &normalised)?;
-    let mut conn = db::connection(&state.pool).await?;
     // An address that cannot be valid has no account; skip the query, not the password check.
     let user = match Email::parse(&normalised) {
-        Ok(email) => users::find_by_email(&mut conn, email.as_str()).await?,
+        Ok(email) => {
+            let mut conn = db::connection(&state.pool).await?;
+            users::find_by_email(&mut conn, email.as_str()).await?
+        }
         Err(_) => None,
     };
-    // Verify even when there is no account, so both cases take the same time.
+    // No pool connection is held while Argon2 runs. Verify even when there is no account, so both
+    // cases take the same time.
     let valid = password::verify(
         user.as_ref().map(|u| u.password_hash.clone()),
         body.password,
@@ -244,19 +227,22 @@ async fn login(
         Some(user) if valid && user.disabled_at.is_none() => user,
         _ => return Err(ApiError::Unauthorized(BAD_CREDENTIALS)),
     };
-    let tokens = open_session(&mut conn, &state, &user, None).await?;
-    Ok(HttpResponse::Ok().json(tokens))
-}
-
-enum RefreshOutcome {
-    Rotated(Box<TokenResponse>),
-    Refused,
+    let mut conn = db::connection(&state.pool).await?;
+    let issued = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            app::sessions::open(conn, &state.keys, &state.settings.jwt, user).await
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(TokenResponse::new(issued, &state)))
 }
 
 /// Exchange a refresh token for a new pair.
 ///
-/// Each refresh token works once. Presenting one that was already used revokes every token of its
-/// login (theft detection), so both the thief and the victim must log in again.
+/// Each refresh token works once. Presenting one that was already used revokes its whole session
+/// (theft detection), so both the thief and the victim must log in again; the one exception is a
+/// retry within `REFRESH_GRACE` (30 s) of the refresh it repeats, whose answer may have been lost:
+/// it gets the same new refresh token (and a fresh access token), as long as that one is unused.
+/// A session lasts at most `SESSION_MAX_AGE` (90 days) from login, however often it is refreshed.
 #[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", operation_id = "refreshToken",
     request_body = RefreshRequest,
     responses(
@@ -271,40 +257,18 @@ async fn refresh(
     state: web::Data<AppState>,
     body: Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let hash = secret::digest(&body.0.refresh_token);
     let mut conn = db::connection(&state.pool).await?;
-    let outcome = conn
-        .transaction::<_, ApiError, _>(async |conn| {
-            match users::consume_refresh_token(conn, &hash).await? {
-                Some((user_id, family)) => match users::find(conn, user_id).await? {
-                    Some(user) if user.disabled_at.is_none() => {
-                        let tokens = open_session(conn, &state, &user, Some(family)).await?;
-                        Ok(RefreshOutcome::Rotated(Box::new(tokens)))
-                    }
-                    _ => Ok(RefreshOutcome::Refused),
-                },
-                None => {
-                    if let Some(family) = users::refresh_token_family(conn, &hash).await? {
-                        let revoked = users::revoke_family(conn, family).await?;
-                        if revoked > 0 {
-                            tracing::warn!(%family, "refresh token reused; session family revoked");
-                        }
-                    }
-                    // Committed either way: the revocation must stick although the caller gets 401.
-                    Ok(RefreshOutcome::Refused)
-                }
-            }
-        })
-        .await?;
-    match outcome {
-        RefreshOutcome::Rotated(tokens) => Ok(HttpResponse::Ok().json(tokens)),
-        RefreshOutcome::Refused => Err(ApiError::Unauthorized(BAD_REFRESH)),
+    let jwt = &state.settings.jwt;
+    match app::sessions::refresh(&mut conn, &state.keys, jwt, &body.0.refresh_token).await? {
+        Some(issued) => Ok(HttpResponse::Ok().json(TokenResponse::new(issued, &state))),
+        None => Err(ApiError::Unauthorized(BAD_REFRESH)),
     }
 }
 
 /// Log out: revoke the session the refresh token belongs to.
 ///
-/// Always 204, also for unknown tokens, so the call is safe to retry.
+/// Its access tokens stop working at once, not at their expiry. Always 204, also for unknown
+/// tokens, so the call is safe to retry.
 #[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", operation_id = "logout",
     request_body = RefreshRequest,
     responses(
@@ -318,10 +282,7 @@ async fn logout(
     state: web::Data<AppState>,
     body: Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let hash = secret::digest(&body.0.refresh_token);
     let mut conn = db::connection(&state.pool).await?;
-    if let Some(family) = users::refresh_token_family(&mut conn, &hash).await? {
-        users::revoke_family(&mut conn, family).await?;
-    }
+    app::sessions::logout(&mut conn, &body.0.refresh_token).await?;
     Ok(HttpResponse::NoContent().finish())
 }

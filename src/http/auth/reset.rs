@@ -1,7 +1,6 @@
 //! Password reset: ask for a token by email, then set a new password with it.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use diesel_async::AsyncConnection;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use validator::Validate;
@@ -71,7 +70,8 @@ pub(super) async fn request_password_reset(
 
 /// Set a new password with a reset token.
 ///
-/// Uses the token up and revokes every session of the account.
+/// Uses the token up, with every other reset token of the account, and ends every session of the
+/// account: its refresh tokens and its access tokens stop working at once.
 #[utoipa::path(post, path = "/v1/auth/password-reset/confirm", tag = "auth", operation_id = "confirmPasswordReset",
     request_body = PasswordResetConfirmation,
     responses(
@@ -94,27 +94,23 @@ pub(super) async fn confirm_password_reset(
             "The reset token is invalid, expired or already used.",
         )
     };
-    let mut conn = db::connection(&state.pool).await?;
-    let user_id = users::reset_token_user(&mut conn, &hash)
-        .await?
-        .ok_or_else(invalid_token)?;
-    let user = users::find(&mut conn, user_id)
-        .await?
-        .ok_or_else(invalid_token)?;
+    // Look the token up, let the connection go while Argon2 runs, then use the token up.
+    let user = {
+        let mut conn = db::connection(&state.pool).await?;
+        match users::reset_token_user(&mut conn, &hash).await? {
+            Some(id) => users::find(&mut conn, id).await?,
+            None => None,
+        }
+    }
+    .ok_or_else(invalid_token)?;
     let email =
         Email::parse(&user.email).map_err(|e| anyhow::anyhow!("stored email invalid: {e}"))?;
-    let new_password = NewPassword::parse(&body.password, &email)
-        .map_err(|e| crate::http::error::invalid_field("password", e))?;
+    let new_password =
+        NewPassword::parse(&body.password, &email).map_err(|e| invalid_field("password", e))?;
     let password_hash = password::hash(new_password).await?;
-    conn.transaction::<_, ApiError, _>(async |conn| {
-        if !users::consume_reset_token(conn, &hash).await? {
-            return Err(invalid_token());
-        }
-        users::set_password(conn, user_id, &password_hash).await?;
-        users::revoke_all_sessions(conn, user_id).await?;
-        Ok(())
-    })
-    .await?;
-    tracing::info!(%user_id, "password reset");
+    let mut conn = db::connection(&state.pool).await?;
+    app::accounts::reset_password(&mut conn, &hash, &password_hash)
+        .await?
+        .ok_or_else(invalid_token)?;
     Ok(HttpResponse::NoContent().finish())
 }
