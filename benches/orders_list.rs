@@ -115,6 +115,7 @@ async fn main() {
     settings.port = 0;
     settings.jwt.secret = SECRET.into();
     settings.orders.worker_interval = Duration::from_secs(3600);
+    settings.rate_limits = createspace::config::RateLimitSettings::unlimited();
     let pool = db::pool(&url.as_string(), 8).unwrap();
     let keys = createspace::auth::jwt::Keys::new(&settings.jwt);
     // An access token names a live session, as a login would have made.

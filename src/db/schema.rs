@@ -145,6 +145,7 @@ diesel::table! {
         response_body -> Nullable<Jsonb>,
         created_at -> Timestamptz,
         response_headers -> Jsonb,
+        owner -> Uuid,
     }
 }
 

@@ -86,6 +86,9 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("rate limited")]
     RateLimited { retry_after_secs: u64 },
+    /// A bounded queue (password hashing) is full: 503 with `Retry-After`.
+    #[error("busy")]
+    Busy { retry_after_secs: u64 },
     #[error(transparent)]
     Unavailable(#[from] db::Unavailable),
     #[error(transparent)]
@@ -127,6 +130,7 @@ impl ApiError {
             ApiError::RequestTimeout => "request_timeout",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::Busy { .. } => "busy",
             ApiError::Unavailable(_) => "service_unavailable",
             ApiError::Internal(_) => "internal_error",
         }
@@ -147,6 +151,7 @@ impl ApiError {
             ApiError::RequestTimeout => "Request body too slow",
             ApiError::UnsupportedMediaType => "Unsupported media type",
             ApiError::RateLimited { .. } => "Too many requests",
+            ApiError::Busy { .. } => "Server busy",
             ApiError::Unavailable(_) => "Service unavailable",
             ApiError::Internal(_) => "Internal server error",
         }
@@ -179,6 +184,9 @@ impl ApiError {
             ApiError::UnsupportedMediaType => {
                 "Send the request body as `Content-Type: application/json`.".into()
             }
+            ApiError::Busy { retry_after_secs } => format!(
+                "Too many password checks are in progress; retry after {retry_after_secs} seconds."
+            ),
             ApiError::RateLimited { retry_after_secs } => {
                 format!("Too many attempts; retry after {retry_after_secs} seconds.")
             }
@@ -238,6 +246,7 @@ impl ResponseError for ApiError {
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -257,12 +266,23 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized(_) => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
             }
-            ApiError::RateLimited { retry_after_secs } => {
+            ApiError::RateLimited { retry_after_secs } | ApiError::Busy { retry_after_secs } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
             }
             _ => {}
         }
         response.body(serde_json::to_vec(&self.to_problem()).unwrap_or_default())
+    }
+}
+
+impl From<crate::auth::password::HashingError> for ApiError {
+    fn from(e: crate::auth::password::HashingError) -> Self {
+        match e {
+            crate::auth::password::HashingError::Busy(_) => ApiError::Busy {
+                retry_after_secs: 1,
+            },
+            crate::auth::password::HashingError::Failed(e) => ApiError::Internal(e),
+        }
     }
 }
 

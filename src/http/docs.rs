@@ -207,7 +207,8 @@ problem!(
     503,
     "service_unavailable",
     "Service unavailable",
-    "A dependency (the database) is unavailable.",
+    "A dependency (the database) is unavailable, or a bounded queue (password hashing) is full; \
+     `Retry-After` says when to try again when the server knows.",
     "A dependency (the database) is unavailable; retry shortly."
 );
 

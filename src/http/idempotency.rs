@@ -30,6 +30,7 @@ use crate::db::idempotency as keys;
 pub struct Claim {
     user: UserId,
     key: String,
+    owner: uuid::Uuid,
 }
 
 pub enum Begin {
@@ -60,9 +61,10 @@ pub async fn begin(
     let user = caller.id;
     let hash = request_hash(route, body);
     match keys::claim_key(conn, user, key, &hash).await? {
-        keys::KeyClaim::Claimed => Ok(Begin::Proceed(Some(Claim {
+        keys::KeyClaim::Claimed(owner) => Ok(Begin::Proceed(Some(Claim {
             user,
             key: key.to_string(),
+            owner,
         }))),
         keys::KeyClaim::Existing(row) if row.request_hash != hash => Err(ApiError::validation(
             "Idempotency-Key",
@@ -92,16 +94,27 @@ pub async fn complete(
         .iter()
         .map(|(name, value)| (name.to_string(), json!(value)))
         .collect();
-    keys::complete_key(
+    let recorded = keys::complete_key(
         conn,
         claim.user,
         &claim.key,
+        claim.owner,
         status.as_u16(),
         &Value::Object(headers),
         &body,
     )
     .await?;
-    Ok(())
+    if recorded {
+        Ok(())
+    } else {
+        // This request ran so long that a retry took the key over: the retry's answer is the one
+        // that counts, and this request's work must roll back (it runs in this transaction).
+        Err(ApiError::conflict(
+            "idempotency_key_reclaimed",
+            "Request superseded",
+            "A retry with this Idempotency-Key took this request over; its answer is the one that counts.",
+        ))
+    }
 }
 
 /// After the work: a refusal is the answer and is kept for replay; our failure frees the key.
@@ -117,14 +130,18 @@ pub async fn settle(
                 Ok(problem) => {
                     let status = e.status_code().as_u16();
                     let headers = json!({});
-                    keys::complete_key(conn, claim.user, &claim.key, status, &headers, &problem)
-                        .await
+                    let owner = claim.owner;
+                    keys::complete_key(
+                        conn, claim.user, &claim.key, owner, status, &headers, &problem,
+                    )
+                    .await
+                    .map(|_| ())
                 }
-                Err(_) => keys::release_key(conn, claim.user, &claim.key).await,
+                Err(_) => keys::release_key(conn, claim.user, &claim.key, claim.owner).await,
             }
         }
         // Our failure, or a transient one: free the key so a retry runs again.
-        Err(_) => keys::release_key(conn, claim.user, &claim.key).await,
+        Err(_) => keys::release_key(conn, claim.user, &claim.key, claim.owner).await,
         Ok(_) => Ok(()),
     };
     if let Err(e) = settled {
@@ -145,8 +162,9 @@ fn is_retryable(e: &ApiError) -> bool {
     matches!(
         e,
         ApiError::RateLimited { .. }
+            | ApiError::Busy { .. }
             | ApiError::Conflict {
-                code: "concurrent_update",
+                code: "concurrent_update" | "idempotency_key_reclaimed",
                 ..
             }
     )

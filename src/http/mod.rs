@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod auth_user;
+pub mod client_ip;
 pub mod dashboard;
 pub mod docs;
 mod docs_finish;

@@ -150,6 +150,9 @@ fn parse_description(raw: &str) -> Result<String, crate::domain::Invalid> {
 }
 
 /// Offer a service (the caller becomes its creative).
+///
+/// Each user may create `SERVICES_PER_USER_PER_HOUR` (20) services an hour; beyond that, 429 with
+/// `Retry-After`.
 #[utoipa::path(post, path = "/v1/services", tag = "services", operation_id = "createService",
     security(("bearer" = [])),
     request_body = CreateServiceRequest,
@@ -160,12 +163,14 @@ fn parse_description(raw: &str) -> Result<String, crate::domain::Invalid> {
         (status = 401, response = docs::Unauthorized),
         (status = 415, response = docs::UnsupportedMediaType),
         (status = 422, response = docs::ValidationFailed),
+        (status = 429, response = docs::RateLimited),
     ))]
 async fn create_service(
     state: web::Data<AppState>,
     caller: AuthUser,
     body: Json<CreateServiceRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    state.creation_limits.services.check(&caller.id)?;
     let body = body.0;
     let mut errors = FieldErrors::new();
     let title = errors.check("title", text::title(&body.title));

@@ -1,10 +1,11 @@
 //! What every handler can reach: the pool, the signing keys, settings and rate limiters.
 
 use crate::auth::jwt::Keys;
+use crate::auth::password::Hashing;
 use crate::config::Settings;
 use crate::db::DbPool;
 
-use super::rate_limit::AttemptLimiter;
+use super::rate_limit::{AttemptLimiter, CreationLimits};
 
 pub struct AppState {
     pub pool: DbPool,
@@ -13,6 +14,8 @@ pub struct AppState {
     pub login_limiter: AttemptLimiter,
     /// A separate budget, so asking for reset emails cannot lock anyone out of logging in.
     pub reset_limiter: AttemptLimiter,
+    pub creation_limits: CreationLimits,
+    pub hashing: Hashing,
 }
 
 impl AppState {
@@ -21,6 +24,8 @@ impl AppState {
             keys: Keys::new(&settings.jwt),
             login_limiter: AttemptLimiter::new(&settings.rate_limits),
             reset_limiter: AttemptLimiter::new(&settings.rate_limits),
+            creation_limits: CreationLimits::new(&settings.rate_limits),
+            hashing: Hashing::new(&settings.hashing),
             pool,
             settings,
         }
@@ -31,5 +36,10 @@ impl AppState {
     /// The state machine's view of time, from the configured rules.
     pub fn clock(&self) -> crate::domain::order::Clock {
         self.settings.orders.clock(chrono::Utc::now())
+    }
+
+    /// The client's address, through `TRUSTED_PROXIES` (see `client_ip`).
+    pub fn client_ip(&self, req: &actix_web::HttpRequest) -> Option<std::net::IpAddr> {
+        super::client_ip::client_ip(req, &self.settings.trusted_proxies)
     }
 }

@@ -7,7 +7,7 @@ use diesel_async::RunQueryDsl;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{json_ok, problem, reset_token_for, TestApp};
+use crate::helpers::{json_ok, problem, reset_token_for, TestApp, PASSWORD};
 
 // 7. (Low) A 500 from bad input.
 #[tokio::test]
@@ -186,4 +186,250 @@ async fn h08_a_session_has_an_absolute_lifetime_that_refreshing_does_not_extend(
     problem(app.refresh(next).await, StatusCode::UNAUTHORIZED).await;
     let access = refreshed["access_token"].as_str().unwrap();
     problem(app.get("/v1/me", access).await, StatusCode::UNAUTHORIZED).await;
+}
+
+fn default_limits() -> createspace::config::RateLimitSettings {
+    createspace::config::Settings::from_lookup(&|_| None)
+        .unwrap()
+        .rate_limits
+}
+
+fn retry_after(res: &reqwest::Response) -> u64 {
+    res.headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("a Retry-After in seconds")
+}
+
+// 4. (Medium) Resource exhaustion through Argon2.
+#[tokio::test]
+async fn h04_a_burst_of_registrations_and_logins_leaves_authenticated_requests_answering() {
+    let app = TestApp::spawn().await;
+    let ada = app.register("ada").await;
+    let burst = (0..50).map(|i| {
+        let app = &app;
+        let ada = &ada;
+        async move {
+            if i % 2 == 0 {
+                let body = json!({"email": format!("burst{i}@example.com"),
+                                  "password": PASSWORD, "display_name": "Burst"});
+                app.post("/v1/auth/register", None, &body).await
+            } else {
+                let body = json!({"email": ada.email, "password": PASSWORD});
+                app.post("/v1/auth/login", None, &body).await
+            }
+        }
+    });
+    let me = async {
+        let mut statuses = Vec::new();
+        for _ in 0..10 {
+            statuses.push(app.get("/v1/me", &ada.token).await.status());
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        statuses
+    };
+    let (answers, me) = tokio::join!(futures_util::future::join_all(burst), me);
+    assert!(
+        me.iter().all(|s| *s == StatusCode::OK),
+        "GET /v1/me during the burst: {me:?}"
+    );
+    let mut busy = 0;
+    for res in &answers {
+        match res.status() {
+            StatusCode::OK | StatusCode::CREATED => {}
+            StatusCode::SERVICE_UNAVAILABLE => {
+                assert!(retry_after(res) >= 1);
+                busy += 1;
+            }
+            other => panic!("unexpected {other} in the burst"),
+        }
+    }
+    // 50 at once against 2 running + 16 waiting: the rest are told to come back, at once.
+    assert!(busy > 0, "the hashing queue never filled");
+}
+
+#[tokio::test]
+async fn h04_registration_is_limited_per_client_at_its_default() {
+    let app = TestApp::spawn_with(|s| s.rate_limits = default_limits()).await;
+    for i in 0..5 {
+        app.register(&format!("user{i}")).await;
+    }
+    let body = json!({"email": "one-more@example.com", "password": PASSWORD, "display_name": "X"});
+    let res = app.post("/v1/auth/register", None, &body).await;
+    assert!(retry_after(&res) >= 1);
+    problem(res, StatusCode::TOO_MANY_REQUESTS).await;
+}
+
+// 5. (Medium) Order spam.
+#[tokio::test]
+async fn h05_order_creation_is_limited_per_user_at_its_default() {
+    let app = TestApp::spawn_with(|s| {
+        s.rate_limits = createspace::config::RateLimitSettings {
+            orders_per_user_per_hour: default_limits().orders_per_user_per_hour,
+            ..createspace::config::RateLimitSettings::unlimited()
+        }
+    })
+    .await;
+    let (client, creative) = (app.register("client").await, app.register("creative").await);
+    for _ in 0..30 {
+        app.place_order(&client, &creative).await;
+    }
+    let body = json!({"creative_id": creative.id, "title": "One more", "requirements": "x",
+        "price": {"amount": 100, "currency": "EUR"},
+        "due_at": (chrono::Utc::now() + chrono::Duration::days(3)).to_rfc3339()});
+    let res = app.post("/v1/orders", Some(&client.token), &body).await;
+    assert!(retry_after(&res) > 60, "an hourly budget refills slowly");
+    problem(res, StatusCode::TOO_MANY_REQUESTS).await;
+    // Another client is not held back by this one.
+    let other = app.register("other").await;
+    app.place_order(&other, &creative).await;
+}
+
+#[tokio::test]
+async fn h05_service_and_cancellation_request_creation_are_limited_at_their_defaults() {
+    let app = TestApp::spawn_with(|s| {
+        let d = default_limits();
+        s.rate_limits = createspace::config::RateLimitSettings {
+            services_per_user_per_hour: d.services_per_user_per_hour,
+            cancellation_requests_per_user_per_hour: d.cancellation_requests_per_user_per_hour,
+            ..createspace::config::RateLimitSettings::unlimited()
+        }
+    })
+    .await;
+    let ada = app.register("ada").await;
+    for _ in 0..20 {
+        app.create_service(&ada).await;
+    }
+    let body = json!({"title": "One more", "description": "x",
+        "price": {"amount": 100, "currency": "EUR"}, "delivery_days": 3, "revisions_included": 0});
+    problem(
+        app.post("/v1/services", Some(&ada.token), &body).await,
+        StatusCode::TOO_MANY_REQUESTS,
+    )
+    .await;
+    // Every attempt counts, answered or not: ten on orders that do not exist, then the budget is out.
+    let reason = json!({"reason": "Please."});
+    for _ in 0..10 {
+        let path = format!("/v1/orders/{}/cancellation-request", uuid::Uuid::now_v7());
+        let res = app.post(&path, Some(&ada.token), &reason).await;
+        assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    }
+    let path = format!("/v1/orders/{}/cancellation-request", uuid::Uuid::now_v7());
+    problem(
+        app.post(&path, Some(&ada.token), &reason).await,
+        StatusCode::TOO_MANY_REQUESTS,
+    )
+    .await;
+}
+
+// 9. (Low) The login limiter.
+#[tokio::test]
+async fn h09_a_huge_login_email_is_422() {
+    let app = TestApp::spawn().await;
+    let body = json!({"email": format!("{}@example.com", "a".repeat(200_000)), "password": "x"});
+    let res = app.post("/v1/auth/login", None, &body).await;
+    let body = problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(body["errors"][0]["field"], "email");
+}
+
+#[tokio::test]
+async fn h09_a_guesser_elsewhere_cannot_lock_the_owner_out_and_ipv6_is_limited_per_64() {
+    let app = TestApp::spawn_with(|s| {
+        s.rate_limits = default_limits();
+        s.trusted_proxies = vec![createspace::config::IpNet::parse("127.0.0.1").unwrap()];
+    })
+    .await;
+    let ada = app.register("ada").await;
+    let login_from = |client: &str, email: &str, password: &str| {
+        let body = json!({"email": email, "password": password});
+        app.request(reqwest::Method::POST, "/v1/auth/login", None)
+            .header("x-forwarded-for", client)
+            .json(&body)
+            .send()
+    };
+    // The default: 10 tries a minute per email from one client.
+    for _ in 0..10 {
+        let res = login_from("203.0.113.9", &ada.email, "wrong password")
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    let res = login_from("203.0.113.9", &ada.email, PASSWORD)
+        .await
+        .unwrap();
+    problem(res, StatusCode::TOO_MANY_REQUESTS).await;
+    let res = login_from("198.51.100.7", &ada.email, PASSWORD)
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "the owner, elsewhere, logs in"
+    );
+
+    // One IPv6 host owns its /64: 30 tries a minute (the default) across all of it.
+    for i in 1..=30 {
+        let client = format!("2001:db8:7:7::{i:x}");
+        let res = login_from(&client, &format!("u{i}@example.com"), "x")
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    let res = login_from("2001:db8:7:7:ffff::1", "last@example.com", "x")
+        .await
+        .unwrap();
+    problem(res, StatusCode::TOO_MANY_REQUESTS).await;
+}
+
+// 10. (Low) Enumeration: registration answers 409, by decision, and says so.
+#[tokio::test]
+async fn h10_registering_a_taken_email_is_a_documented_409() {
+    let app = TestApp::spawn().await;
+    let ada = app.register("ada").await;
+    let body = json!({"email": ada.email, "password": PASSWORD, "display_name": "Ada"});
+    let res = app.post("/v1/auth/register", None, &body).await;
+    assert_eq!(
+        problem(res, StatusCode::CONFLICT).await["code"],
+        "email_taken"
+    );
+    let doc = createspace::http::docs::openapi();
+    let register = &doc["paths"]["/v1/auth/register"]["post"];
+    let description = register["description"].as_str().unwrap();
+    assert!(description.contains("email_taken") && description.contains("deliberate"));
+    assert!(register["responses"]["429"].is_object());
+}
+
+// 11. (Low) Idempotency keys reclaimed without an owner.
+#[tokio::test]
+async fn h11_a_reclaimed_idempotency_key_cannot_be_completed_or_released_by_its_old_holder() {
+    use createspace::db::idempotency::{claim_key, complete_key, release_key, KeyClaim};
+    use createspace::domain::ids::UserId;
+    let app = TestApp::spawn().await;
+    let ada = app.register("ada").await;
+    let user = UserId::from_uuid(ada.id);
+    let mut conn = app.conn().await;
+    let KeyClaim::Claimed(slow) = claim_key(&mut conn, user, "k1", b"hash").await.unwrap() else {
+        panic!("a fresh key is claimed");
+    };
+    // The slow request is still running a minute later; its client retries.
+    app.sql("UPDATE idempotency_keys SET created_at = now() - interval '61 seconds'")
+        .await;
+    let KeyClaim::Claimed(retry) = claim_key(&mut conn, user, "k1", b"hash").await.unwrap() else {
+        panic!("a stale in-flight key is reclaimed");
+    };
+    assert_ne!(slow, retry);
+    // The slow one can neither free the retry's claim nor record its answer.
+    release_key(&mut conn, user, "k1", slow).await.unwrap();
+    let headers = json!({});
+    let body = json!({"id": "slow"});
+    let recorded = complete_key(&mut conn, user, "k1", slow, 201, &headers, &body);
+    assert!(!recorded.await.unwrap());
+    let body = json!({"id": "retry"});
+    let recorded = complete_key(&mut conn, user, "k1", retry, 201, &headers, &body);
+    assert!(recorded.await.unwrap());
+    let KeyClaim::Existing(row) = claim_key(&mut conn, user, "k1", b"hash").await.unwrap() else {
+        panic!("the retry's answer is kept");
+    };
+    assert_eq!(row.response_body.unwrap()["id"], "retry");
 }

@@ -128,6 +128,8 @@ pub fn test_settings() -> Settings {
     settings.jwt.secret = JWT_SECRET.into();
     settings.jwt.generated = false;
     settings.orders.worker_interval = Duration::from_millis(100);
+    // Tests place many orders and log in often; the tests of each limit set it back.
+    settings.rate_limits = createspace::config::RateLimitSettings::unlimited();
     settings
 }
 

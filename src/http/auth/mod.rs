@@ -13,7 +13,6 @@ use super::me::UserResponse;
 use super::schemas;
 use super::state::AppState;
 use crate::app;
-use crate::auth::password;
 use crate::db::{self, users};
 use crate::domain::account::{DisplayName, Email, NewPassword};
 use crate::domain::ids::UserId;
@@ -134,6 +133,15 @@ impl TokenResponse {
 /// Create an account.
 ///
 /// Returns the new user and a token pair, as login does.
+///
+/// An email that already has an account is a 409 `email_taken`: a deliberate choice. Registration
+/// logs the caller in at once, and a client must be able to tell "use another address, or log in";
+/// a uniform answer would need an email round-trip before the first login. What it reveals is
+/// bounded by the per-client limit (`REGISTER_RATE_PER_IP_PER_MINUTE`, 5 a minute by default: 429
+/// with `Retry-After`). Password reset, which needs no such answer, does answer uniformly.
+///
+/// Password hashing is deliberately costly and runs a few at a time; when its queue is full the
+/// answer is 503 with `Retry-After`, at once, rather than a slow queue.
 #[utoipa::path(post, path = "/v1/auth/register", tag = "auth", operation_id = "register",
     request_body = RegisterRequest,
     responses(
@@ -145,12 +153,16 @@ impl TokenResponse {
                 "detail": "An account with this email already exists.", "code": "email_taken"})),
         (status = 415, response = docs::UnsupportedMediaType),
         (status = 422, response = docs::ValidationFailed),
+        (status = 429, response = docs::RateLimited),
+        (status = 503, response = docs::ServiceUnavailable),
     ))]
 #[tracing::instrument(skip_all)]
 async fn register(
+    req: HttpRequest,
     state: web::Data<AppState>,
     body: Json<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    state.creation_limits.account(state.client_ip(&req))?;
     let body = body.0;
     let mut errors = FieldErrors::new();
     let email = errors.check("email", Email::parse(&body.email));
@@ -163,7 +175,7 @@ async fn register(
     let (Some(email), Some(display_name), Some(password)) = (email, display_name, password) else {
         unreachable!("FieldErrors::into_result returned Ok with a missing value")
     };
-    let hash = password::hash(password).await?;
+    let hash = state.hashing.hash(password).await?;
     let display_name = display_name.into_inner();
     let mut conn = db::connection(&state.pool).await?;
     let issued = conn
@@ -187,6 +199,11 @@ async fn register(
 }
 
 /// Log in with email and password.
+///
+/// Attempts are limited per client (an IPv4 address or an IPv6 /64; behind `TRUSTED_PROXIES`, the
+/// client `X-Forwarded-For` names) and per email from one client, so a guesser is slowed without
+/// locking the account's owner out. 429 with `Retry-After` beyond either budget; 503 with
+/// `Retry-After` when the password-hashing queue is full.
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth", operation_id = "login",
     request_body = LoginRequest,
     responses(
@@ -196,6 +213,7 @@ async fn register(
         (status = 415, response = docs::UnsupportedMediaType),
         (status = 422, response = docs::ValidationFailed),
         (status = 429, response = docs::RateLimited),
+        (status = 503, response = docs::ServiceUnavailable),
     ))]
 #[tracing::instrument(skip_all)]
 async fn login(
@@ -207,7 +225,7 @@ async fn login(
     let normalised = body.email.trim().to_lowercase();
     state
         .login_limiter
-        .check(req.peer_addr().map(|a| a.ip()), &normalised)?;
+        .check(state.client_ip(&req), &normalised)?;
     // An address that cannot be valid has no account; skip the query, not the password check.
     let user = match Email::parse(&normalised) {
         Ok(email) => {
@@ -218,11 +236,13 @@ async fn login(
     };
     // No pool connection is held while Argon2 runs. Verify even when there is no account, so both
     // cases take the same time.
-    let valid = password::verify(
-        user.as_ref().map(|u| u.password_hash.clone()),
-        body.password,
-    )
-    .await?;
+    let valid = state
+        .hashing
+        .verify(
+            user.as_ref().map(|u| u.password_hash.clone()),
+            body.password,
+        )
+        .await?;
     let user = match user {
         Some(user) if valid && user.disabled_at.is_none() => user,
         _ => return Err(ApiError::Unauthorized(BAD_CREDENTIALS)),

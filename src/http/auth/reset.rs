@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 use validator::Validate;
 
 use crate::app;
-use crate::auth::{password, secret};
+use crate::auth::secret;
 use crate::db::{self, users};
 use crate::domain::account::{Email, NewPassword};
 use crate::http::docs;
@@ -59,7 +59,7 @@ pub(super) async fn request_password_reset(
     // Counted whether or not the account exists, so the 429 reveals nothing either.
     state
         .reset_limiter
-        .check(req.peer_addr().map(|a| a.ip()), email.as_str())?;
+        .check(state.client_ip(&req), email.as_str())?;
     let mut conn = db::connection(&state.pool).await?;
     let issued = app::accounts::request_password_reset(&mut conn, &email).await?;
     if let Some(token) = issued.filter(|_| state.settings.log_reset_tokens) {
@@ -79,6 +79,7 @@ pub(super) async fn request_password_reset(
         (status = 400, response = docs::BadRequest),
         (status = 415, response = docs::UnsupportedMediaType),
         (status = 422, response = docs::ValidationFailed),
+        (status = 503, response = docs::ServiceUnavailable),
     ))]
 #[tracing::instrument(skip_all)]
 pub(super) async fn confirm_password_reset(
@@ -107,7 +108,7 @@ pub(super) async fn confirm_password_reset(
         Email::parse(&user.email).map_err(|e| anyhow::anyhow!("stored email invalid: {e}"))?;
     let new_password =
         NewPassword::parse(&body.password, &email).map_err(|e| invalid_field("password", e))?;
-    let password_hash = password::hash(new_password).await?;
+    let password_hash = state.hashing.hash(new_password).await?;
     let mut conn = db::connection(&state.pool).await?;
     app::accounts::reset_password(&mut conn, &hash, &password_hash)
         .await?

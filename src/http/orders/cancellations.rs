@@ -111,6 +111,9 @@ impl From<orders::CancellationRow> for CancellationResponse {
 }
 
 /// Ask the other party to agree to cancel an order that is `in_progress` or `delivered`.
+///
+/// Each user may open `CANCELLATION_REQUESTS_PER_USER_PER_HOUR` (10) requests an hour; beyond that,
+/// 429 with `Retry-After`.
 #[utoipa::path(post, path = "/v1/orders/{id}/cancellation-request", tag = "orders",
     operation_id = "createCancellationRequest",
     security(("bearer" = [])),
@@ -125,6 +128,7 @@ impl From<orders::CancellationRow> for CancellationResponse {
         (status = 409, response = docs::Conflict),
         (status = 415, response = docs::UnsupportedMediaType),
         (status = 422, response = docs::ValidationFailed),
+        (status = 429, response = docs::RateLimited),
     ))]
 async fn create_cancellation_request(
     state: web::Data<AppState>,
@@ -136,6 +140,10 @@ async fn create_cancellation_request(
     let reason = text::REASON
         .parse(&body.0.reason)
         .map_err(|e| crate::http::error::invalid_field("reason", e))?;
+    state
+        .creation_limits
+        .cancellation_requests
+        .check(&caller.id)?;
     let clock = state.clock();
     let mut conn = db::connection(&state.pool).await?;
     let row = app::cancellations::open(

@@ -19,6 +19,9 @@ use crate::http::state::AppState;
 /// Honours `Idempotency-Key` (scoped to the caller, 24 h): the same key and body replay the first
 /// response, refusals (4xx) included; the same key with another body is 422; while the first
 /// request is still running, 409. A key whose request failed on our side (5xx) is freed.
+///
+/// Each user may place `ORDERS_PER_USER_PER_HOUR` (30) orders an hour; beyond that, 429 with
+/// `Retry-After`, so nobody can flood creatives with orders (each one notifies its creative).
 #[utoipa::path(post, path = "/v1/orders", tag = "orders", operation_id = "createOrder",
     security(("bearer" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters of the caller's choosing")),
@@ -28,13 +31,14 @@ use crate::http::state::AppState;
             headers(("Location" = String), ("ETag" = String))),
         (status = 400, response = docs::BadRequest),
         (status = 401, response = docs::Unauthorized),
-        (status = 409, description = "A request with this Idempotency-Key is still in progress",
+        (status = 409, description = "A request with this Idempotency-Key is still in progress (`idempotency_key_in_use`), or this request ran so long that a retry with its key took over (`idempotency_key_reclaimed`: the retry's answer counts, nothing of this one was kept)",
             body = crate::http::error::ProblemDetails, content_type = "application/problem+json",
             example = json!({"type": "/problems/idempotency-key-in-use", "title": "Request in progress", "status": 409,
                 "detail": "A request with this Idempotency-Key is still being processed; retry shortly.",
                 "code": "idempotency_key_in_use"})),
         (status = 415, response = docs::UnsupportedMediaType),
         (status = 422, response = docs::ValidationFailed),
+        (status = 429, response = docs::RateLimited),
     ))]
 pub(super) async fn create_order(
     state: web::Data<AppState>,
@@ -63,6 +67,9 @@ pub(super) async fn place(
     body: &CreateOrderRequest,
     claim: Option<&idempotency::Claim>,
 ) -> Result<HttpResponse, ApiError> {
+    // Counted after an idempotent replay is answered (a retry is not a new order); a 429 frees the
+    // key, so the retry after `Retry-After` runs.
+    state.creation_limits.orders.check(&caller.id)?;
     let input = app::orders::PlaceOrder::from(body);
     let clock = state.clock();
     let response = conn

@@ -5,6 +5,10 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+mod limits;
+
+pub use limits::{canonical, HashingSettings, IpNet, RateLimitSettings};
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("invalid value for {var}: {reason}")]
@@ -41,12 +45,6 @@ pub struct JwtSettings {
     pub refresh_grace: Duration,
     /// True when no JWT_SECRET was given and a random one was made for this process.
     pub generated: bool,
-}
-
-#[derive(Clone, Debug)]
-pub struct RateLimitSettings {
-    pub login_per_ip_per_minute: u32,
-    pub login_per_email_per_minute: u32,
 }
 
 #[derive(Clone, Debug)]
@@ -143,10 +141,13 @@ pub struct Settings {
     /// whatever APP_ENV says; refused in production.
     pub log_reset_tokens: bool,
     pub rate_limits: RateLimitSettings,
+    pub hashing: HashingSettings,
+    /// Peers whose `X-Forwarded-For` is believed (a load balancer in front of the API).
+    pub trusted_proxies: Vec<IpNet>,
     pub orders: OrderTimings,
 }
 
-type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+pub(crate) type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 impl Settings {
     /// Reads `.env` (if present) and the process environment.
@@ -196,10 +197,9 @@ impl Settings {
             request_body_timeout: duration(get, "REQUEST_BODY_TIMEOUT", "30s")?,
             jwt: JwtSettings::from_lookup(get, environment)?,
             log_reset_tokens: log_reset_tokens(get, environment)?,
-            rate_limits: RateLimitSettings {
-                login_per_ip_per_minute: parse(get, "LOGIN_RATE_PER_IP_PER_MINUTE", 30)?,
-                login_per_email_per_minute: parse(get, "LOGIN_RATE_PER_EMAIL_PER_MINUTE", 10)?,
-            },
+            rate_limits: RateLimitSettings::from_lookup(get)?,
+            hashing: HashingSettings::from_lookup(get)?,
+            trusted_proxies: limits::trusted_proxies(get)?,
             orders: OrderTimings::from_lookup(get)?,
         })
     }
@@ -216,7 +216,7 @@ fn log_reset_tokens(get: Lookup<'_>, environment: Environment) -> Result<bool, C
     Ok(wanted)
 }
 
-fn list(v: &str) -> Vec<String> {
+pub(crate) fn list(v: &str) -> Vec<String> {
     v.split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
@@ -224,7 +224,7 @@ fn list(v: &str) -> Vec<String> {
         .collect()
 }
 
-fn parse<T: std::str::FromStr>(
+pub(crate) fn parse<T: std::str::FromStr>(
     get: Lookup<'_>,
     var: &'static str,
     default: T,
@@ -342,7 +342,7 @@ mod tests {
 
     #[test]
     fn h12_compose_takes_the_jwt_secret_from_the_environment() {
-        let compose = include_str!("../docker-compose.yml");
+        let compose = include_str!("../../docker-compose.yml");
         let line = compose
             .lines()
             .find(|l| l.trim_start().starts_with("JWT_SECRET:"))
