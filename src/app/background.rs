@@ -1,5 +1,5 @@
 //! What the worker does on its own: complete delivered orders nobody accepted, and accept
-//! cancellation requests nobody answered. Each batch is one transaction over rows claimed with
+//! cancellation requests nobody answered (on delivered work: refer the order to a dispute). Each batch is one transaction over rows claimed with
 //! `FOR UPDATE SKIP LOCKED`.
 
 use std::time::Duration;
@@ -48,7 +48,7 @@ pub async fn complete_due(
                     actor_role: ActorRole::System,
                     note: Some(&note),
                 };
-                let moved = moves::write(conn, m, timings.auto_complete_after).await?;
+                let moved = moves::write(conn, m, timings).await?;
                 done += usize::from(moved.is_some());
             }
             Ok(done)
@@ -75,6 +75,26 @@ pub async fn accept_due_cancellations(
                 let Some(request) = orders::due_cancellation(conn, order.id).await? else {
                     continue;
                 };
+                if order.status() == OrderStatus::Delivered {
+                    // Delivered work is not cancelled by silence: support decides. The move to
+                    // `disputed` closes the request and tells the requester so.
+                    let note = format!(
+                        "Cancellation request on delivered work unanswered: referred to support as a dispute. Reason: {}",
+                        request.reason
+                    );
+                    let m = moves::Move {
+                        order: &order,
+                        to: OrderStatus::Disputed,
+                        effect: Effect::None,
+                        actor_id: None,
+                        actor_role: ActorRole::System,
+                        note: Some(&note),
+                    };
+                    moves::write(conn, m, timings)
+                        .await?
+                        .ok_or(diesel::result::Error::RollbackTransaction)?;
+                    continue;
+                }
                 let allowed = machine::check_consented_cancellation(order.status()).is_ok();
                 // Resolved before the move, which would otherwise close it as moot.
                 orders::resolve_cancellation(conn, request.id, allowed, None).await?;
@@ -95,7 +115,7 @@ pub async fn accept_due_cancellations(
                     actor_role: ActorRole::System,
                     note: Some(&note),
                 };
-                moves::write(conn, m, timings.auto_complete_after)
+                moves::write(conn, m, timings)
                     .await?
                     .ok_or(diesel::result::Error::RollbackTransaction)?;
                 cancelled += 1;

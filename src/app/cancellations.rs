@@ -41,7 +41,6 @@ pub async fn open(
     timings: &OrderTimings,
 ) -> Result<orders::CancellationRow, ApiError> {
     let (order, role) = party(conn, id, caller).await?;
-    let auto_accept_at = clock.now + to_chrono(timings.cancellation_auto_accept_after);
     let other = if role == ActorRole::Client {
         order.creative_id
     } else {
@@ -55,6 +54,9 @@ pub async fn open(
         let current = locked.facts();
         machine::check_consented_cancellation(current.status)
             .map_err(|r| refusal(r, &current, role, OrderStatus::Cancelled, clock))?;
+        let previous = orders::requests_by(conn, id, caller.user_id).await?;
+        may_ask_again(&previous, clock, timings)?;
+        let auto_accept_at = auto_accept_at(&locked, clock, timings);
         let row =
             orders::insert_cancellation(conn, id, caller.user_id, role, reason, auto_accept_at)
                 .await?;
@@ -70,6 +72,62 @@ pub async fn open(
         Ok(row)
     })
     .await
+}
+
+/// How many requests one party may make on one order; after that, a dispute is the way.
+pub const MAX_REQUESTS_PER_PARTY: usize = 3;
+
+/// A rejected request is not re-opened at once, again and again: the requester waits
+/// `CANCELLATION_REQUEST_COOLDOWN` after the other party's "no", and asks at most
+/// [`MAX_REQUESTS_PER_PARTY`] times.
+fn may_ask_again(
+    previous: &[orders::CancellationRow],
+    clock: &Clock,
+    timings: &OrderTimings,
+) -> Result<(), ApiError> {
+    if previous.len() >= MAX_REQUESTS_PER_PARTY {
+        return Err(ApiError::conflict(
+            "cancellation_requests_exhausted",
+            "No more cancellation requests",
+            format!(
+                "You have asked {MAX_REQUESTS_PER_PARTY} times to cancel this order; open a dispute instead."
+            ),
+        ));
+    }
+    let rejected_at = previous
+        .iter()
+        .filter(|r| r.status == CancellationStatus::Rejected && r.resolved_by.is_some())
+        .filter_map(|r| r.resolved_at)
+        .max();
+    if let Some(at) = rejected_at {
+        let again = at + to_chrono(timings.cancellation_request_cooldown);
+        if clock.now < again {
+            return Err(ApiError::conflict(
+                "cancellation_request_cooldown",
+                "Too soon to ask again",
+                format!(
+                    "Your last request was rejected; you may ask again from {}.",
+                    again.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// When silence answers the request. On delivered work, never before the order would have completed
+/// by itself: an away creative must not lose delivered work to a two-day silence (and then the
+/// worker refers the order to a dispute rather than cancelling it).
+fn auto_accept_at(
+    order: &orders::OrderRow,
+    clock: &Clock,
+    timings: &OrderTimings,
+) -> chrono::DateTime<chrono::Utc> {
+    let after_silence = clock.now + to_chrono(timings.cancellation_auto_accept_after);
+    match (order.status(), order.auto_complete_at) {
+        (OrderStatus::Delivered, Some(completes)) => after_silence.max(completes),
+        _ => after_silence,
+    }
 }
 
 /// The other party accepts (the order is cancelled) or rejects (the requester hears so).
@@ -155,14 +213,12 @@ async fn resolve(
         actor_role: a.role,
         note: Some(&note),
     };
-    moves::write(conn, m, timings.auto_complete_after)
-        .await?
-        .ok_or_else(|| {
-            ApiError::conflict(
-                "concurrent_transition",
-                "Order changed",
-                "The order changed while this request ran; fetch it and try again.",
-            )
-        })?;
+    moves::write(conn, m, timings).await?.ok_or_else(|| {
+        ApiError::conflict(
+            "concurrent_transition",
+            "Order changed",
+            "The order changed while this request ran; fetch it and try again.",
+        )
+    })?;
     Ok(resolved)
 }

@@ -1,8 +1,6 @@
 //! Moving an order: the one place a status change is written, whoever makes it (a party, an admin,
 //! the worker auto-completing or auto-accepting a cancellation).
 
-use std::time::Duration;
-
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use crate::config::{to_chrono, OrderTimings};
@@ -66,9 +64,8 @@ pub async fn make(
         actor_role: role,
         note: r.note,
     };
-    let after = timings.auto_complete_after;
     let moved = conn
-        .transaction::<_, ApiError, _>(async |conn| Ok(write(conn, m, after).await?))
+        .transaction::<_, ApiError, _>(async |conn| Ok(write(conn, m, timings).await?))
         .await?;
     if let Some(row) = moved {
         tracing::info!(order_id = %row.id, from = %current.status, to = %r.to, role = role.as_str(), "order moved");
@@ -153,11 +150,19 @@ pub struct Move<'a> {
 pub async fn write(
     conn: &mut AsyncPgConnection,
     m: Move<'_>,
-    auto_complete_after: Duration,
+    timings: &OrderTimings,
 ) -> diesel::QueryResult<Option<orders::OrderRow>> {
     let now = chrono::Utc::now();
     let auto_complete_at =
-        (m.effect == Effect::Delivered).then(|| now + to_chrono(auto_complete_after));
+        (m.effect == Effect::Delivered).then(|| now + to_chrono(timings.auto_complete_after));
+    let due_at = (m.effect == Effect::RevisionUsed).then(|| {
+        machine::revision_deadline(
+            m.order.due_at,
+            m.order.delivered_at,
+            now,
+            to_chrono(timings.revision_window),
+        )
+    });
     let written = orders::apply_transition(
         conn,
         orders::TransitionWrite {
@@ -170,6 +175,7 @@ pub async fn write(
             actor_role: m.actor_role,
             note: m.note,
             auto_complete_at,
+            due_at,
         },
     )
     .await?;

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use crate::db::{orders, outbox, services, users};
+use crate::domain::account::CustomOrders;
 use crate::domain::events::{self, Event};
 use crate::domain::ids::{OrderId, ServiceId, UserId};
 use crate::domain::money::Money;
@@ -81,6 +82,14 @@ pub async fn edit(
             code: "not_client",
             detail: "Only the order's client may edit it.".into(),
         });
+    }
+    // A service's delivery time is the creative's offer, not the client's to shorten.
+    if current.service_id.is_some() && edits.due_at.is_some() {
+        return Err(ApiError::validation(
+            "due_at",
+            "not_allowed",
+            "comes from the service's delivery time; a service order's deadline cannot be changed",
+        ));
     }
     let outcome = conn
         .transaction::<_, ApiError, _>(async |conn| {
@@ -275,15 +284,28 @@ async fn creative(
         ));
         return Ok(None);
     }
-    if users::find_active(conn, id).await?.is_some() {
-        return Ok(Some(id));
+    let Some(creative) = users::find(conn, id)
+        .await?
+        .filter(|u| u.disabled_at.is_none())
+    else {
+        errors.push(FieldError::new(
+            "creative_id",
+            "unknown_user",
+            "no active account has this id",
+        ));
+        return Ok(None);
+    };
+    if creative.custom_orders == CustomOrders::PastClients
+        && !orders::completed_between(conn, client, id).await?
+    {
+        errors.push(FieldError::new(
+            "creative_id",
+            "custom_orders_closed",
+            "this creative takes custom orders only from past clients; order one of their services",
+        ));
+        return Ok(None);
     }
-    errors.push(FieldError::new(
-        "creative_id",
-        "unknown_user",
-        "no active account has this id",
-    ));
-    Ok(None)
+    Ok(Some(id))
 }
 
 /// Parses a price, recording a field error under `field.amount` or `field.currency`.

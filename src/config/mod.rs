@@ -52,6 +52,11 @@ pub struct OrderTimings {
     pub auto_complete_after: Duration,
     pub late_cancel_after: Duration,
     pub cancellation_auto_accept_after: Duration,
+    /// The least time a revision gives the creative: the new deadline is at least this far away
+    /// (and at least as far as the time they had left when they delivered).
+    pub revision_window: Duration,
+    /// How long a party whose cancellation request was rejected waits before asking again.
+    pub cancellation_request_cooldown: Duration,
     /// How often the background worker looks for due time-based transitions.
     pub worker_interval: Duration,
 }
@@ -101,6 +106,8 @@ impl OrderTimings {
             auto_complete_after: duration(get, "AUTO_COMPLETE_AFTER", "3days")?,
             late_cancel_after: duration(get, "LATE_CANCEL_AFTER", "24h")?,
             cancellation_auto_accept_after: duration(get, "CANCELLATION_AUTO_ACCEPT_AFTER", "48h")?,
+            revision_window: duration(get, "REVISION_WINDOW", "48h")?,
+            cancellation_request_cooldown: duration(get, "CANCELLATION_REQUEST_COOLDOWN", "24h")?,
             worker_interval: duration(get, "WORKER_INTERVAL", "30s")?,
         })
     }

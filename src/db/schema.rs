@@ -14,6 +14,7 @@ diesel::table! {
         version -> Int8,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        custom_orders -> Text,
     }
 }
 

@@ -7,6 +7,7 @@ use diesel::serialize::{self, Output, ToSql};
 use diesel::sql_types::{Text, Uuid as SqlUuid};
 use uuid::Uuid;
 
+use crate::domain::account::CustomOrders;
 use crate::domain::ids::{OrderId, ServiceId, UserId};
 use crate::domain::order::{ActorRole, CancellationStatus, OrderStatus};
 
@@ -32,6 +33,7 @@ macro_rules! text_enum {
 text_enum!(OrderStatus);
 text_enum!(ActorRole);
 text_enum!(CancellationStatus);
+text_enum!(CustomOrders);
 
 macro_rules! uuid_id {
     ($ty:ident) => {

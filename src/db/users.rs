@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::domain::account::CustomOrders;
 use crate::domain::ids::UserId;
 
 use super::schema::{password_reset_tokens, users};
@@ -25,6 +26,7 @@ pub struct UserRow {
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub custom_orders: CustomOrders,
 }
 
 #[derive(Insertable)]
@@ -44,6 +46,7 @@ pub struct ProfileChanges {
     pub bio: Option<Option<String>>,
     pub avatar_url: Option<Option<String>>,
     pub time_zone: Option<String>,
+    pub custom_orders: Option<CustomOrders>,
 }
 
 pub async fn insert(conn: &mut AsyncPgConnection, user: NewUser<'_>) -> QueryResult<UserRow> {

@@ -130,6 +130,46 @@ pub fn parse_time_zone(raw: &str) -> Result<String, Invalid> {
     Ok(value.to_string())
 }
 
+/// Who may send a creative custom orders (service orders are always open: the creative published
+/// the service).
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+#[serde(rename_all = "snake_case")]
+pub enum CustomOrders {
+    /// Any active user.
+    #[default]
+    Anyone,
+    /// Only clients who have completed an order with the creative.
+    PastClients,
+}
+
+impl CustomOrders {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            CustomOrders::Anyone => "anyone",
+            CustomOrders::PastClients => "past_clients",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<CustomOrders> {
+        [CustomOrders::Anyone, CustomOrders::PastClients]
+            .into_iter()
+            .find(|c| c.as_str() == s)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,12 +14,14 @@ use super::extract::{etag, nullable, IfMatch, Json};
 use super::schemas;
 use super::state::AppState;
 use crate::db::{self, users};
-use crate::domain::account::{parse_avatar_url, parse_bio, parse_time_zone, DisplayName};
+use crate::domain::account::{
+    parse_avatar_url, parse_bio, parse_time_zone, CustomOrders, DisplayName,
+};
 
 #[derive(OpenApi)]
 #[openapi(
     paths(get_me, update_me),
-    components(schemas(UserResponse, UpdateMeRequest))
+    components(schemas(UserResponse, UpdateMeRequest, CustomOrders))
 )]
 pub struct Api;
 
@@ -34,7 +36,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"id": "0193a0a4-5e2b-7c41-9a0e-2f1b7c9d8e01", "email": "ada@example.com",
     "display_name": "Ada Lovelace", "bio": "Illustrator", "avatar_url": "https://cdn.example.com/ada.png",
-    "time_zone": "Europe/London", "is_admin": false, "version": 2,
+    "time_zone": "Europe/London", "is_admin": false, "custom_orders": "anyone", "version": 2,
     "created_at": "2026-11-28T15:12:52Z", "updated_at": "2026-11-28T15:20:00Z"}))]
 pub struct UserResponse {
     pub id: Uuid,
@@ -44,6 +46,8 @@ pub struct UserResponse {
     pub avatar_url: Option<String>,
     pub time_zone: String,
     pub is_admin: bool,
+    /// Who may send this user custom orders.
+    pub custom_orders: CustomOrders,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -59,6 +63,7 @@ impl From<users::UserRow> for UserResponse {
             avatar_url: row.avatar_url,
             time_zone: row.time_zone,
             is_admin: row.is_admin,
+            custom_orders: row.custom_orders,
             version: row.version,
             created_at: row.created_at,
             updated_at: row.updated_at,
@@ -85,6 +90,9 @@ pub struct UpdateMeRequest {
     /// IANA name such as `Europe/Berlin`.
     #[schema(max_length = 64, pattern = "^[A-Z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$")]
     time_zone: Option<String>,
+    /// `past_clients` turns off custom orders from anyone who has not completed an order with you
+    /// (service orders stay open).
+    custom_orders: Option<CustomOrders>,
 }
 
 /// The caller's account.
@@ -142,6 +150,7 @@ async fn update_me(
         time_zone: body
             .time_zone
             .and_then(|v| errors.check("time_zone", parse_time_zone(&v))),
+        custom_orders: body.custom_orders,
     };
     errors.into_result()?;
     let mut conn = db::connection(&state.pool).await?;

@@ -433,3 +433,211 @@ async fn h11_a_reclaimed_idempotency_key_cannot_be_completed_or_released_by_its_
     };
     assert_eq!(row.response_body.unwrap()["id"], "retry");
 }
+
+// 1. (High) Unilateral cancellation after on-time delivery.
+#[tokio::test]
+async fn h01_a_revision_of_on_time_work_gives_a_fresh_deadline_so_the_client_cannot_cancel_alone() {
+    let app = TestApp::spawn_with(|s| s.orders.late_cancel_after = Duration::from_secs(2)).await;
+    let (client, creative) = (app.register("client").await, app.register("creative").await);
+    let id = app.order_in("delivered", &client, &creative).await;
+    // Time passes: delivered a second before the deadline, which is now ten seconds gone (more
+    // than LATE_CANCEL_AFTER), and the client has not accepted yet.
+    app.sql(&format!(
+        "UPDATE orders SET due_at = now() - interval '10 seconds', \
+         delivered_at = now() - interval '11 seconds' WHERE id = '{id}'"
+    ))
+    .await;
+    let res = app.transition(&client, &id, "in_progress", None).await;
+    let revised = json_ok(res, StatusCode::OK).await;
+    let due: chrono::DateTime<chrono::Utc> = revised["due_at"].as_str().unwrap().parse().unwrap();
+    assert!(
+        due > chrono::Utc::now() + chrono::Duration::hours(47),
+        "a fair new deadline: {due}"
+    );
+    assert_eq!(revised["late"], false);
+    let res = app.transition(&client, &id, "cancelled", None).await;
+    let body = problem(res, StatusCode::CONFLICT).await;
+    assert_eq!(body["code"], "not_late_enough");
+    assert_eq!(app.order(&client, &id).await["status"], "in_progress");
+}
+
+// 2. (Medium) The client moves a service order's deadline.
+#[tokio::test]
+async fn h02_the_client_cannot_move_a_service_orders_deadline() {
+    let app = TestApp::spawn().await;
+    let (client, creative) = (app.register("client").await, app.register("creative").await);
+    let service = app.create_service(&creative).await;
+    let res = app
+        .post(
+            "/v1/orders",
+            Some(&client.token),
+            &json!({"service_id": service["id"], "requirements": "A fox."}),
+        )
+        .await;
+    let order = json_ok(res, StatusCode::CREATED).await;
+    let id = order["id"].as_str().unwrap();
+    let soon = (chrono::Utc::now() + chrono::Duration::minutes(2)).to_rfc3339();
+    let res = app
+        .patch(
+            &format!("/v1/orders/{id}"),
+            &client.token,
+            &json!({"due_at": soon}),
+        )
+        .await;
+    let body = problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(body["errors"][0]["field"], "due_at");
+    assert_eq!(body["errors"][0]["code"], "not_allowed");
+    let now = app.order(&client, id).await;
+    assert_eq!(now["due_at"], order["due_at"]);
+    assert_eq!(now["version"], order["version"]);
+    // A custom order's deadline is the client's offer and may still change while it is `new`.
+    let custom = app.place_order(&client, &creative).await;
+    let later = (chrono::Utc::now() + chrono::Duration::days(9)).to_rfc3339();
+    let res = app
+        .patch(
+            &format!("/v1/orders/{}", custom["id"].as_str().unwrap()),
+            &client.token,
+            &json!({"due_at": later}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+// 5. (Medium) Order spam: a creative can close custom orders to strangers.
+#[tokio::test]
+async fn h05_a_creative_can_take_custom_orders_from_past_clients_only() {
+    let app = TestApp::spawn().await;
+    let (past, stranger) = (app.register("past").await, app.register("stranger").await);
+    let creative = app.register("creative").await;
+    app.order_in("completed", &past, &creative).await;
+    let res = app
+        .patch(
+            "/v1/me",
+            &creative.token,
+            &json!({"custom_orders": "past_clients"}),
+        )
+        .await;
+    assert_eq!(
+        json_ok(res, StatusCode::OK).await["custom_orders"],
+        "past_clients"
+    );
+    let body = json!({"creative_id": creative.id, "title": "Cheap logo!!", "requirements": "x",
+        "price": {"amount": 100, "currency": "EUR"},
+        "due_at": (chrono::Utc::now() + chrono::Duration::days(3)).to_rfc3339()});
+    let res = app.post("/v1/orders", Some(&stranger.token), &body).await;
+    let refused = problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(refused["errors"][0]["code"], "custom_orders_closed");
+    app.place_order(&past, &creative).await;
+    // Services stay open to everyone.
+    let service = app.create_service(&creative).await;
+    let res = app
+        .post(
+            "/v1/orders",
+            Some(&stranger.token),
+            &json!({"service_id": service["id"], "requirements": "A fox."}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+}
+
+// 6. (Low–Medium) Cancellation requests.
+async fn request_cancellation(
+    app: &TestApp,
+    user: &crate::helpers::TestUser,
+    id: &str,
+) -> reqwest::Response {
+    app.post(
+        &format!("/v1/orders/{id}/cancellation-request"),
+        Some(&user.token),
+        &json!({"reason": "Plans changed."}),
+    )
+    .await
+}
+
+async fn answer(app: &TestApp, user: &crate::helpers::TestUser, id: &str, accept: bool) {
+    let res = app
+        .post(
+            &format!("/v1/orders/{id}/cancellation-request/response"),
+            Some(&user.token),
+            &json!({"decision": if accept { "accept" } else { "reject" }}),
+        )
+        .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "{}",
+        res.text().await.unwrap()
+    );
+}
+
+#[tokio::test]
+async fn h06_a_rejected_cancellation_request_cannot_be_reopened_at_once_nor_forever() {
+    let app = TestApp::spawn().await;
+    let (client, creative) = (app.register("client").await, app.register("creative").await);
+    let id = app.order_in("in_progress", &client, &creative).await;
+    assert_eq!(
+        request_cancellation(&app, &client, &id).await.status(),
+        StatusCode::CREATED
+    );
+    answer(&app, &creative, &id, false).await;
+    let res = request_cancellation(&app, &client, &id).await;
+    assert_eq!(
+        problem(res, StatusCode::CONFLICT).await["code"],
+        "cancellation_request_cooldown"
+    );
+    // A day later the client may ask again; after three requests, a dispute is the way.
+    for _ in 0..2 {
+        app.sql("UPDATE cancellation_requests SET resolved_at = now() - interval '25 hours'")
+            .await;
+        assert_eq!(
+            request_cancellation(&app, &client, &id).await.status(),
+            StatusCode::CREATED
+        );
+        answer(&app, &creative, &id, false).await;
+    }
+    app.sql("UPDATE cancellation_requests SET resolved_at = now() - interval '25 hours'")
+        .await;
+    let res = request_cancellation(&app, &client, &id).await;
+    assert_eq!(
+        problem(res, StatusCode::CONFLICT).await["code"],
+        "cancellation_requests_exhausted"
+    );
+}
+
+#[tokio::test]
+async fn h06_silence_never_cancels_delivered_work_it_goes_to_a_dispute() {
+    let app = TestApp::spawn_with(|s| {
+        s.orders.cancellation_auto_accept_after = Duration::from_secs(1);
+        s.orders.auto_complete_after = Duration::from_secs(3);
+    })
+    .await;
+    let (client, creative) = (app.register("client").await, app.register("creative").await);
+    let id = app.order_in("delivered", &client, &creative).await;
+    let res = request_cancellation(&app, &client, &id).await;
+    let request = json_ok(res, StatusCode::CREATED).await;
+    let order = app.order(&client, &id).await;
+    // Not before the order would have completed by itself.
+    assert!(
+        request["auto_accept_at"].as_str().unwrap() >= order["auto_complete_at"].as_str().unwrap()
+    );
+    // Past both deadlines: neither completed (the client objected) nor cancelled (the creative
+    // was silent), but disputed, for support to decide.
+    app.sql(&format!(
+        "UPDATE orders SET auto_complete_at = now() - interval '1 second' WHERE id = '{id}'"
+    ))
+    .await;
+    app.sql("UPDATE cancellation_requests SET auto_accept_at = now() - interval '1 second'")
+        .await;
+    let mut status = String::new();
+    for _ in 0..50 {
+        status = app.order(&client, &id).await["status"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        if status != "delivered" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, "disputed");
+}

@@ -116,9 +116,10 @@ BUSINESS_REFUSALS = {
     "listServices": {400: {"invalid_cursor"}},
     "listOrderTransitions": {400: {"invalid_cursor"}},
     "createOrder": {
-        422: {"not_in_future", "too_far", "unknown_service", "unknown_user", "self_order", "key_reused"},
+        422: {"not_in_future", "too_far", "unknown_service", "unknown_user", "self_order", "key_reused",
+              "custom_orders_closed"},
     },
-    "updateOrder": {422: {"not_in_future", "too_far"}, 412: {"precondition_failed"}},
+    "updateOrder": {422: {"not_in_future", "too_far", "not_allowed"}, 412: {"precondition_failed"}},
     "updateMe": {412: {"precondition_failed"}},
     "updateService": {412: {"precondition_failed"}},
     "createOrderTransition": {412: {"precondition_failed"}},

@@ -64,6 +64,21 @@ pub async fn latest_cancellation(
         .optional()
 }
 
+/// Every request `user` has made on the order, newest first.
+pub async fn requests_by(
+    conn: &mut AsyncPgConnection,
+    order_id: OrderId,
+    user: UserId,
+) -> QueryResult<Vec<CancellationRow>> {
+    cancellation_requests::table
+        .filter(cancellation_requests::order_id.eq(order_id))
+        .filter(cancellation_requests::requested_by.eq(user))
+        .order(cancellation_requests::id.desc())
+        .select(CancellationRow::as_select())
+        .load(conn)
+        .await
+}
+
 /// Closes a pending request, guarded so that it is closed once.
 pub async fn resolve_cancellation(
     conn: &mut AsyncPgConnection,

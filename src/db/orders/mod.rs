@@ -147,6 +147,22 @@ pub async fn lock(conn: &mut AsyncPgConnection, id: OrderId) -> QueryResult<Opti
         .optional()
 }
 
+/// Whether `client` has completed an order with `creative` (a past client).
+pub async fn completed_between(
+    conn: &mut AsyncPgConnection,
+    client: UserId,
+    creative: UserId,
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        orders::table
+            .filter(orders::client_id.eq(client))
+            .filter(orders::creative_id.eq(creative))
+            .filter(orders::status.eq(OrderStatus::Completed)),
+    ))
+    .get_result(conn)
+    .await
+}
+
 /// The order if the viewer takes part in it or is an admin.
 pub async fn find_visible(
     conn: &mut AsyncPgConnection,

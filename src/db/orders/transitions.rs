@@ -23,6 +23,8 @@ pub struct TransitionWrite<'a> {
     pub note: Option<&'a str>,
     /// When entering `delivered`: when the order completes by itself.
     pub auto_complete_at: Option<DateTime<Utc>>,
+    /// A new deadline (a revision's); `None` keeps the current one.
+    pub due_at: Option<DateTime<Utc>>,
 }
 
 #[derive(AsChangeset)]
@@ -32,6 +34,7 @@ struct StatusChange {
     delivered_at: Option<DateTime<Utc>>,
     #[diesel(treat_none_as_null = true)]
     auto_complete_at: Option<DateTime<Utc>>,
+    due_at: Option<DateTime<Utc>>,
 }
 
 /// A cancellation request closed because the order left the states it applies to.
@@ -53,6 +56,7 @@ pub async fn apply_transition(
         status: w.to,
         delivered_at: (w.effect == Effect::Delivered).then_some(at),
         auto_complete_at: w.auto_complete_at,
+        due_at: w.due_at,
     };
     let revision = i32::from(w.effect == Effect::RevisionUsed);
     let updated = diesel::update(
@@ -185,9 +189,15 @@ pub async fn lock_due_completions(
     conn: &mut AsyncPgConnection,
     limit: i64,
 ) -> QueryResult<Vec<OrderRow>> {
+    // Delivered work with a cancellation request pending is not accepted by silence: the request
+    // decides (a dispute when it goes unanswered).
+    let disputed_by_request = cancellation_requests::table
+        .filter(cancellation_requests::status.eq(CancellationStatus::Pending))
+        .select(cancellation_requests::order_id);
     orders::table
         .filter(orders::status.eq(OrderStatus::Delivered))
         .filter(orders::auto_complete_at.le(now))
+        .filter(orders::id.ne_all(disputed_by_request))
         .order(orders::auto_complete_at.asc())
         .limit(limit)
         .select(OrderRow::as_select())

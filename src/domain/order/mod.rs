@@ -182,6 +182,20 @@ impl OrderFacts {
     }
 }
 
+/// The deadline a revision gives the creative: never earlier than the current one, and at least the
+/// time they had left when they delivered, or `window`, whichever is longer, from now. Lateness is
+/// judged against it, so asking for a revision cannot make on-time work late.
+pub fn revision_deadline(
+    due_at: DateTime<Utc>,
+    delivered_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    window: Duration,
+) -> DateTime<Utc> {
+    let left_when_delivered =
+        delivered_at.map_or(Duration::zero(), |d| (due_at - d).max(Duration::zero()));
+    due_at.max(now + left_when_delivered.max(window))
+}
+
 /// Why a move was refused; each maps to one HTTP status.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Refusal {

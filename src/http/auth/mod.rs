@@ -94,7 +94,7 @@ pub struct LoginRequest {
     "refresh_token": "q1V0oXk7m3cV3oZr9m2s9bqk4Xw8o6d4oJk1r0yZ5cA",
     "user": {"id": "0193a0a4-5e2b-7c41-9a0e-2f1b7c9d8e01", "email": "ada@example.com",
              "display_name": "Ada Lovelace", "bio": null, "avatar_url": null, "time_zone": "UTC",
-             "is_admin": false, "version": 1, "created_at": "2026-11-28T15:12:52Z",
+             "is_admin": false, "custom_orders": "anyone", "version": 1, "created_at": "2026-11-28T15:12:52Z",
              "updated_at": "2026-11-28T15:12:52Z"}
 }))]
 pub struct TokenResponse {

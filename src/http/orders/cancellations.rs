@@ -112,8 +112,16 @@ impl From<orders::CancellationRow> for CancellationResponse {
 
 /// Ask the other party to agree to cancel an order that is `in_progress` or `delivered`.
 ///
-/// Each user may open `CANCELLATION_REQUESTS_PER_USER_PER_HOUR` (10) requests an hour; beyond that,
-/// 429 with `Retry-After`.
+/// The other party accepts or rejects it; unanswered, it is accepted after
+/// `CANCELLATION_AUTO_ACCEPT_AFTER` (48 h). On a `delivered` order silence never cancels the work:
+/// the request waits at least until the order would have completed by itself (which it then does
+/// not), and unanswered the order goes to `disputed` for support to decide.
+///
+/// After the other party rejects a request, its maker waits `CANCELLATION_REQUEST_COOLDOWN` (24 h)
+/// before asking again (409 `cancellation_request_cooldown`), and asks at most 3 times per order
+/// (409 `cancellation_requests_exhausted`; a dispute is the way on). Each user may open
+/// `CANCELLATION_REQUESTS_PER_USER_PER_HOUR` (10) requests an hour; beyond that, 429 with
+/// `Retry-After`.
 #[utoipa::path(post, path = "/v1/orders/{id}/cancellation-request", tag = "orders",
     operation_id = "createCancellationRequest",
     security(("bearer" = [])),

@@ -36,6 +36,12 @@ pub(super) async fn get_order(
 }
 
 /// Edit the requirements or due date (the client, while the order is `new`).
+///
+/// The deadline of a custom order is part of the client's offer, which the creative has not yet
+/// accepted while the order is `new`: the client may change it (to a time in the future), and the
+/// creative confirms the terms as they then stand (an `If-Match` on the confirmation turns a change
+/// made in between into a 412). The deadline of a service order comes from the service's delivery
+/// time, the creative's own offer: changing it is a 422 (`not_allowed` on `due_at`).
 #[utoipa::path(patch, path = "/v1/orders/{id}", tag = "orders", operation_id = "updateOrder",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Order id"),

@@ -20,6 +20,10 @@ use crate::http::state::AppState;
 /// response, refusals (4xx) included; the same key with another body is 422; while the first
 /// request is still running, 409. A key whose request failed on our side (5xx) is freed.
 ///
+/// A custom order to a creative whose `custom_orders` setting is `past_clients` is a 422
+/// (`custom_orders_closed` on `creative_id`) unless the caller has completed an order with them;
+/// their services stay open to everyone.
+///
 /// Each user may place `ORDERS_PER_USER_PER_HOUR` (30) orders an hour; beyond that, 429 with
 /// `Retry-After`, so nobody can flood creatives with orders (each one notifies its creative).
 #[utoipa::path(post, path = "/v1/orders", tag = "orders", operation_id = "createOrder",
