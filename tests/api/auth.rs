@@ -438,7 +438,7 @@ async fn password_reset_end_to_end() {
     let body = problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
     assert_eq!(body["errors"][0]["field"], "token");
 
-    // every session was revoked; the old password is gone, the new one works
+    // every session was revoked, access tokens included; the old password is gone, the new one works
     let res = app
         .post(
             "/v1/auth/refresh",
@@ -447,6 +447,7 @@ async fn password_reset_end_to_end() {
         )
         .await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(me_status(&app, &ada.token).await, StatusCode::UNAUTHORIZED);
     let res = app
         .post(
             "/v1/auth/login",

@@ -103,6 +103,15 @@ async fn only_the_creative_changes_a_service() {
         .await
         .unwrap();
     problem(res, StatusCode::FORBIDDEN).await;
+    // Neither refused attempt changed anything.
+    let after = json_ok(
+        app.get(&format!("/v1/services/{id}"), &ada.token).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(after["title"], "Logo design");
+    assert_eq!(after["version"], 1);
+    assert!(after["archived_at"].is_null());
 }
 
 #[tokio::test]
