@@ -2,12 +2,14 @@
 //! unanswered cancellation requests are accepted. All state is in PostgreSQL and rows are claimed
 //! with `FOR UPDATE SKIP LOCKED`, so the task survives restarts and several instances can run it.
 
+use crate::app::attachments;
 use crate::app::background::{self, BATCH};
-use crate::config::OrderTimings;
+use crate::config::{FileSettings, OrderTimings};
 use crate::db::{self, DbPool};
+use crate::storage::Storage;
 
 /// Runs until the task is dropped, every `timings.worker_interval`.
-pub async fn run(pool: DbPool, timings: OrderTimings) {
+pub async fn run(pool: DbPool, timings: OrderTimings, files: FileSettings, storage: Storage) {
     let mut tick = tokio::time::interval(timings.worker_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -15,7 +17,31 @@ pub async fn run(pool: DbPool, timings: OrderTimings) {
         if let Err(e) = run_once(&pool, &timings).await {
             tracing::warn!(error = ?e, "background job failed; retrying next tick");
         }
+        if let Err(e) = sweep_files(&pool, &files, &storage).await {
+            tracing::warn!(error = ?e, "sweeping unreferenced files failed; retrying next tick");
+        }
     }
+}
+
+/// Deletes the files nobody took within `UNREFERENCED_ATTACHMENT_TTL`, in batches.
+pub async fn sweep_files(
+    pool: &DbPool,
+    files: &FileSettings,
+    storage: &Storage,
+) -> anyhow::Result<usize> {
+    let mut conn = db::connection(pool).await?;
+    let mut swept = 0;
+    loop {
+        let n = attachments::sweep(&mut conn, storage, files.unreferenced_ttl, BATCH).await?;
+        swept += n;
+        if n < BATCH as usize {
+            break;
+        }
+    }
+    if swept > 0 {
+        tracing::info!(count = swept, "unreferenced files deleted");
+    }
+    Ok(swept)
 }
 
 /// One pass: everything due now, in batches. Returns how many orders it moved.

@@ -25,8 +25,14 @@ impl Application {
         let listener = TcpListener::bind(&address)
             .map_err(|e| anyhow::anyhow!("cannot listen on {address}: {e}"))?;
         let port = listener.local_addr()?.port();
-        let worker = tokio::spawn(crate::jobs::run(pool.clone(), settings.orders.clone()));
-        let server = run(listener, settings, pool)?;
+        let storage = crate::storage::Storage::new(&settings.files.storage)?;
+        let worker = tokio::spawn(crate::jobs::run(
+            pool.clone(),
+            settings.orders.clone(),
+            settings.files.clone(),
+            storage.clone(),
+        ));
+        let server = run(listener, settings, pool, storage)?;
         Ok(Application {
             port,
             server,
@@ -71,12 +77,17 @@ fn cors(origins: &[String]) -> Cors {
         .max_age(3600)
 }
 
-fn run(listener: TcpListener, settings: Settings, pool: DbPool) -> anyhow::Result<Server> {
+fn run(
+    listener: TcpListener,
+    settings: Settings,
+    pool: DbPool,
+    storage: crate::storage::Storage,
+) -> anyhow::Result<Server> {
     let max_body = settings.max_json_bytes;
     let client_request_timeout = settings.client_request_timeout;
     let body_timeout = http::extract::BodyTimeout(settings.request_body_timeout);
     let origins = settings.cors_allowed_origins.clone();
-    let state = web::Data::new(AppState::new(settings, pool));
+    let state = web::Data::new(AppState::new(settings, pool, storage));
     let server = HttpServer::new(move || {
         // Last wrapped runs first: request id, then the span, then problem+json for every error
         // response below it (CORS refusals included), then CORS.

@@ -69,6 +69,12 @@ pub async fn open(
             auto_accept_at: row.auto_accept_at,
         };
         outbox::insert(conn, &Event::CancellationRequested(event)).await?;
+        let line = format!(
+            "The {} asked to cancel the order: {}",
+            role.as_str(),
+            row.reason
+        );
+        super::messages::post_system(conn, id, line).await?;
         Ok(row)
     })
     .await
@@ -200,6 +206,8 @@ async fn resolve(
             order_status: current.status,
         };
         outbox::insert(conn, &Event::CancellationRejected(event)).await?;
+        let line = format!("The {} rejected the cancellation request.", a.role.as_str());
+        super::messages::post_system(conn, id, line).await?;
         return Ok(resolved);
     }
     machine::check_consented_cancellation(current.status)

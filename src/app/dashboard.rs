@@ -18,9 +18,13 @@ pub struct Summary {
     pub late: i64,
     /// Either role: work pending and due within [`DUE_SOON`].
     pub due_soon: i64,
+    /// Messages in the user's orders they have not read (their own never count).
+    pub unread_messages: i64,
+    /// As a creative: the median seconds from placement to first answer, last 30 days.
+    pub median_first_response: Option<i64>,
 }
 
-/// Six queries, each a range scan of one role's index (nobody is both parties of one order, so the
+/// Eight queries; the six counters each a range scan of one role's index (nobody is both parties of one order, so the
 /// two roles' counts add up).
 pub async fn summary(
     conn: &mut AsyncPgConnection,
@@ -49,5 +53,7 @@ pub async fn summary(
         as_creative,
         late,
         due_soon,
+        unread_messages: crate::db::messages::unread_total(conn, user).await?,
+        median_first_response: orders::median_first_response(conn, user).await?,
     })
 }

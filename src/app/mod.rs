@@ -4,9 +4,11 @@
 //! to read and write. Nothing here knows HTTP.
 
 pub mod accounts;
+pub mod attachments;
 pub mod background;
 pub mod cancellations;
 pub mod dashboard;
+pub mod messages;
 pub mod moves;
 pub mod orders;
 pub mod sessions;

@@ -4,9 +4,12 @@
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use crate::config::{to_chrono, OrderTimings};
+use crate::db::attachments::Owner;
+use crate::db::deliveries;
+use crate::db::messages::{self as thread, MessageRow};
 use crate::db::{orders, outbox};
 use crate::domain::events::{self, Event};
-use crate::domain::ids::{OrderId, UserId};
+use crate::domain::ids::{AttachmentId, DeliveryId, OrderId, UserId};
 use crate::domain::order::{
     self as machine, ActorRole, Clock, Effect, OrderFacts, OrderStatus, Refusal,
 };
@@ -20,6 +23,21 @@ pub struct Request<'a> {
     pub note: Option<&'a str>,
     /// The version the caller last saw (`If-Match`); `None` means whatever is current.
     pub expected_version: Option<i64>,
+    /// What a move to `delivered` hands over; without it, the note (or a plain line) is the
+    /// delivery's message and it carries no files.
+    pub delivery: Option<Handover>,
+}
+
+/// The content of a delivery: its message (parsed) and the files it carries.
+pub struct Handover {
+    pub message: String,
+    pub files: Vec<AttachmentId>,
+}
+
+/// The order after a move, and the delivery when the move delivered.
+pub struct Moved {
+    pub order: orders::OrderRow,
+    pub delivery: Option<deliveries::DeliveryRow>,
 }
 
 /// The caller's part in an order they can see.
@@ -40,7 +58,7 @@ pub async fn make(
     r: Request<'_>,
     clock: &Clock,
     timings: &OrderTimings,
-) -> Result<orders::OrderRow, ApiError> {
+) -> Result<Moved, ApiError> {
     // A reason the move needs is part of the request's shape (the document's if/then): refuse its
     // absence before looking at the order, so the answer is 422 whatever the order's state.
     if machine::requires_note(r.to) && r.note.is_none() {
@@ -64,12 +82,15 @@ pub async fn make(
         actor_role: role,
         note: r.note,
     };
+    let handover = r.delivery;
     let moved = conn
-        .transaction::<_, ApiError, _>(async |conn| Ok(write(conn, m, timings).await?))
+        .transaction::<_, ApiError, _>(async |conn| {
+            write_with_handover(conn, m, handover, timings).await
+        })
         .await?;
-    if let Some(row) = moved {
-        tracing::info!(order_id = %row.id, from = %current.status, to = %r.to, role = role.as_str(), "order moved");
-        return Ok(row);
+    if let Some(moved) = moved {
+        tracing::info!(order_id = %moved.order.id, from = %current.status, to = %r.to, role = role.as_str(), "order moved");
+        return Ok(moved);
     }
     // Somebody moved the order between our read and our guarded update.
     let now = super::orders::visible(conn, r.order_id, r.caller).await?;
@@ -132,7 +153,51 @@ pub fn refusal(
     }
 }
 
+/// [`write`], and for a move to `delivered` the delivery it hands over: its message in the thread
+/// and its files, in the same transaction. Every delivery, through `/deliveries` or a bare
+/// transition, takes this one path.
+async fn write_with_handover(
+    conn: &mut AsyncPgConnection,
+    m: Move<'_>,
+    handover: Option<Handover>,
+    timings: &OrderTimings,
+) -> Result<Option<Moved>, ApiError> {
+    let Some(order) = write(conn, m, timings).await? else {
+        return Ok(None);
+    };
+    let (OrderStatus::Delivered, Some(actor)) = (m.to, m.actor_id) else {
+        return Ok(Some(Moved {
+            order,
+            delivery: None,
+        }));
+    };
+    let handover = handover.unwrap_or_else(|| Handover {
+        message: m
+            .note
+            .filter(|n| !n.is_empty())
+            .unwrap_or("The work is delivered.")
+            .to_string(),
+        files: Vec::new(),
+    });
+    let message = MessageRow::user(order.id, actor, m.actor_role, handover.message);
+    thread::insert(conn, &message).await?;
+    let delivery = deliveries::DeliveryRow {
+        id: DeliveryId::new(),
+        order_id: order.id,
+        message_id: message.id,
+        created_at: message.created_at,
+    };
+    deliveries::insert(conn, &delivery).await?;
+    let owner = Owner::Delivery(delivery.id);
+    super::messages::take_files(conn, &handover.files, order.id, actor, owner).await?;
+    Ok(Some(Moved {
+        order,
+        delivery: Some(delivery),
+    }))
+}
+
 /// A move the state machine has allowed.
+#[derive(Clone, Copy)]
 pub struct Move<'a> {
     /// The order as read (or locked) before deciding; its status and version guard the write.
     pub order: &'a orders::OrderRow,
@@ -182,7 +247,11 @@ pub async fn write(
     let Some((row, closed)) = written else {
         return Ok(None);
     };
+    let line = crate::domain::messages::moved(m.order.status(), m.to, m.actor_role, m.note);
+    super::messages::post_system(conn, row.id, line).await?;
     for request in closed {
+        let line = "The pending cancellation request was closed: the order moved on.".to_string();
+        super::messages::post_system(conn, row.id, line).await?;
         outbox::insert(
             conn,
             &Event::CancellationRejected(events::CancellationRejected {

@@ -49,6 +49,8 @@ pub async fn place(
             }),
         )
         .await?;
+        let line = format!("The client placed the order: {}", row.title);
+        super::messages::post_system(conn, row.id, line).await?;
         tracing::info!(order_id = %row.id, "order placed");
         Ok(row)
     })

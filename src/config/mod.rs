@@ -6,8 +6,10 @@ use std::time::Duration;
 use secrecy::SecretString;
 
 mod limits;
+mod storage;
 
 pub use limits::{canonical, HashingSettings, IpNet, RateLimitSettings};
+pub use storage::{FileSettings, S3Settings, StorageSettings};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -15,6 +17,11 @@ pub enum ConfigError {
     Invalid { var: &'static str, reason: String },
     #[error("{var} must be set when APP_ENV=production")]
     Missing { var: &'static str },
+    #[error("{var} must be set when {when}")]
+    MissingWhen {
+        var: &'static str,
+        when: &'static str,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -149,6 +156,7 @@ pub struct Settings {
     pub log_reset_tokens: bool,
     pub rate_limits: RateLimitSettings,
     pub hashing: HashingSettings,
+    pub files: FileSettings,
     /// Peers whose `X-Forwarded-For` is believed (a load balancer in front of the API).
     pub trusted_proxies: Vec<IpNet>,
     pub orders: OrderTimings,
@@ -206,6 +214,7 @@ impl Settings {
             log_reset_tokens: log_reset_tokens(get, environment)?,
             rate_limits: RateLimitSettings::from_lookup(get)?,
             hashing: HashingSettings::from_lookup(get)?,
+            files: FileSettings::from_lookup(get)?,
             trusted_proxies: limits::trusted_proxies(get)?,
             orders: OrderTimings::from_lookup(get)?,
         })
@@ -248,7 +257,11 @@ where
     }
 }
 
-fn duration(get: Lookup<'_>, var: &'static str, default: &str) -> Result<Duration, ConfigError> {
+pub(crate) fn duration(
+    get: Lookup<'_>,
+    var: &'static str,
+    default: &str,
+) -> Result<Duration, ConfigError> {
     let raw = get(var).unwrap_or_else(|| default.to_string());
     let d = humantime::parse_duration(raw.trim()).map_err(|e| ConfigError::Invalid {
         var,

@@ -1,8 +1,11 @@
 //! Persistence: the diesel schema and query functions. Every query takes `&mut AsyncPgConnection` so
 //! callers compose several into one transaction. Nothing here knows about HTTP.
 
+pub mod attachments;
 pub mod bootstrap;
+pub mod deliveries;
 pub mod idempotency;
+pub mod messages;
 pub mod orders;
 pub mod outbox;
 pub mod schema;

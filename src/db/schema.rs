@@ -150,12 +150,61 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    messages (id) {
+        id -> Uuid,
+        order_id -> Uuid,
+        sender_id -> Nullable<Uuid>,
+        sender_role -> Text,
+        kind -> Text,
+        body -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    message_reads (user_id, order_id) {
+        order_id -> Uuid,
+        user_id -> Uuid,
+        last_read_id -> Uuid,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    deliveries (id) {
+        id -> Uuid,
+        order_id -> Uuid,
+        message_id -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    attachments (id) {
+        id -> Uuid,
+        order_id -> Uuid,
+        uploaded_by -> Uuid,
+        filename -> Text,
+        content_type -> Text,
+        size -> Int8,
+        sha256 -> Bytea,
+        message_id -> Nullable<Uuid>,
+        delivery_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (family_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(password_reset_tokens -> users (user_id));
 diesel::joinable!(services -> users (creative_id));
 diesel::joinable!(order_transitions -> orders (order_id));
+diesel::joinable!(messages -> orders (order_id));
+diesel::joinable!(deliveries -> orders (order_id));
+diesel::joinable!(deliveries -> messages (message_id));
+diesel::joinable!(attachments -> orders (order_id));
 diesel::joinable!(cancellation_requests -> orders (order_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -166,6 +215,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox_events,
     services,
     orders,
+    messages,
+    message_reads,
+    deliveries,
+    attachments,
     order_transitions,
     cancellation_requests,
     idempotency_keys,

@@ -8,7 +8,8 @@ use diesel::sql_types::{Text, Uuid as SqlUuid};
 use uuid::Uuid;
 
 use crate::domain::account::CustomOrders;
-use crate::domain::ids::{OrderId, ServiceId, UserId};
+use crate::domain::ids::{AttachmentId, DeliveryId, MessageId, OrderId, ServiceId, UserId};
+use crate::domain::messages::MessageKind;
 use crate::domain::order::{ActorRole, CancellationStatus, OrderStatus};
 
 macro_rules! text_enum {
@@ -34,6 +35,7 @@ text_enum!(OrderStatus);
 text_enum!(ActorRole);
 text_enum!(CancellationStatus);
 text_enum!(CustomOrders);
+text_enum!(MessageKind);
 
 macro_rules! uuid_id {
     ($ty:ident) => {
@@ -54,3 +56,6 @@ macro_rules! uuid_id {
 uuid_id!(UserId);
 uuid_id!(OrderId);
 uuid_id!(ServiceId);
+uuid_id!(MessageId);
+uuid_id!(AttachmentId);
+uuid_id!(DeliveryId);

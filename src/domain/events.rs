@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::ids::{OrderId, UserId};
+use super::ids::{MessageId, OrderId, UserId};
 use super::order::{ActorRole, OrderStatus};
 
 /// A price as events carry it: integer minor units and an ISO 4217 code.
@@ -110,6 +110,24 @@ pub struct PasswordResetRequested {
     pub expires_at: DateTime<Utc>,
 }
 
+/// `message.posted`: a party wrote in an order's thread; the other participants should hear of it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MessagePosted {
+    #[schema(value_type = Uuid)]
+    pub order_id: OrderId,
+    #[schema(value_type = Uuid)]
+    pub message_id: MessageId,
+    #[schema(value_type = Uuid)]
+    pub sender_id: UserId,
+    pub sender_role: ActorRole,
+    /// Who should hear of it: the order's parties but the sender.
+    #[schema(value_type = Vec<Uuid>)]
+    pub recipient_ids: Vec<UserId>,
+    /// The first 200 characters of the body, for a notification's preview.
+    pub excerpt: String,
+    pub attachment_count: usize,
+}
+
 /// Every event the service emits.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
@@ -119,6 +137,7 @@ pub enum Event {
     CancellationRequested(CancellationRequested),
     CancellationRejected(CancellationRejected),
     PasswordResetRequested(PasswordResetRequested),
+    MessagePosted(MessagePosted),
 }
 
 /// The resource an event is about, for routing and ordering.
@@ -146,13 +165,14 @@ impl Aggregate {
 
 impl Event {
     /// Every event name, in the order of [`Event`]'s variants.
-    pub const NAMES: [&'static str; 6] = [
+    pub const NAMES: [&'static str; 7] = [
         "order.placed",
         "order.updated",
         "order.status_changed",
         "order.cancellation_requested",
         "order.cancellation_rejected",
         "user.password_reset_requested",
+        "message.posted",
     ];
 
     /// The stable name clients switch on.
@@ -164,6 +184,7 @@ impl Event {
             Event::CancellationRequested(_) => 3,
             Event::CancellationRejected(_) => 4,
             Event::PasswordResetRequested(_) => 5,
+            Event::MessagePosted(_) => 6,
         }]
     }
 
@@ -175,6 +196,7 @@ impl Event {
             Event::CancellationRequested(e) => Aggregate::Order(e.order_id),
             Event::CancellationRejected(e) => Aggregate::Order(e.order_id),
             Event::PasswordResetRequested(e) => Aggregate::User(e.user_id),
+            Event::MessagePosted(e) => Aggregate::Order(e.order_id),
         }
     }
 
@@ -187,6 +209,7 @@ impl Event {
             Event::CancellationRequested(e) => vec![e.recipient_id],
             Event::CancellationRejected(e) => vec![e.requested_by],
             Event::PasswordResetRequested(e) => vec![e.user_id],
+            Event::MessagePosted(e) => e.recipient_ids.clone(),
         }
     }
 
@@ -199,6 +222,7 @@ impl Event {
             Event::CancellationRequested(e) => serde_json::to_value(e),
             Event::CancellationRejected(e) => serde_json::to_value(e),
             Event::PasswordResetRequested(e) => serde_json::to_value(e),
+            Event::MessagePosted(e) => serde_json::to_value(e),
         };
         // Plain structs of strings, numbers and ids always serialise.
         value.unwrap_or_default()

@@ -69,3 +69,6 @@ macro_rules! typed_id {
 typed_id!(UserId);
 typed_id!(OrderId);
 typed_id!(ServiceId);
+typed_id!(MessageId);
+typed_id!(AttachmentId);
+typed_id!(DeliveryId);

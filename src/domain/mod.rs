@@ -4,6 +4,7 @@
 pub mod account;
 pub mod events;
 pub mod ids;
+pub mod messages;
 pub mod money;
 pub mod order;
 pub mod text;

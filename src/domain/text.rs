@@ -20,6 +20,7 @@ pub const DESCRIPTION: TextRule = TextRule::text(0, 10_000);
 pub const REASON: TextRule = TextRule::text(1, 2000);
 pub const NOTE: TextRule = TextRule::text(0, 2000);
 pub const BIO: TextRule = TextRule::text(0, 2000);
+pub const MESSAGE: TextRule = TextRule::text(1, 10_000);
 
 /// Characters refused everywhere: Unicode's control characters (`char::is_control`).
 const CONTROLS: &str = r"\u0000-\u001F\u007F-\u009F";

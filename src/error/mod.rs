@@ -84,6 +84,8 @@ pub enum ApiError {
     RequestTimeout,
     #[error("unsupported media type")]
     UnsupportedMediaType,
+    #[error("range not satisfiable")]
+    RangeNotSatisfiable { size: u64 },
     #[error("rate limited")]
     RateLimited { retry_after_secs: u64 },
     /// A bounded queue (password hashing) is full: 503 with `Retry-After`.
@@ -131,6 +133,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Busy { .. } => "busy",
+            ApiError::RangeNotSatisfiable { .. } => "range_not_satisfiable",
             ApiError::Unavailable(_) => "service_unavailable",
             ApiError::Internal(_) => "internal_error",
         }
@@ -152,6 +155,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => "Unsupported media type",
             ApiError::RateLimited { .. } => "Too many requests",
             ApiError::Busy { .. } => "Server busy",
+            ApiError::RangeNotSatisfiable { .. } => "Range not satisfiable",
             ApiError::Unavailable(_) => "Service unavailable",
             ApiError::Internal(_) => "Internal server error",
         }
@@ -182,7 +186,10 @@ impl ApiError {
                 "The request body did not arrive in time; send it again.".into()
             }
             ApiError::UnsupportedMediaType => {
-                "Send the request body as `Content-Type: application/json`.".into()
+                "Send the request body as `Content-Type: application/json` (a file upload as `multipart/form-data`).".into()
+            }
+            ApiError::RangeNotSatisfiable { size } => {
+                format!("The range lies past the end of the file ({size} bytes).")
             }
             ApiError::Busy { retry_after_secs } => format!(
                 "Too many password checks are in progress; retry after {retry_after_secs} seconds."
@@ -247,6 +254,7 @@ impl ResponseError for ApiError {
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -268,6 +276,9 @@ impl ResponseError for ApiError {
             }
             ApiError::RateLimited { retry_after_secs } | ApiError::Busy { retry_after_secs } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            ApiError::RangeNotSatisfiable { size } => {
+                response.insert_header((header::CONTENT_RANGE, format!("bytes */{size}")));
             }
             _ => {}
         }

@@ -55,7 +55,7 @@ impl StatusCounts {
 #[schema(example = json!({
     "as_client": {"new": 1, "in_progress": 2, "delivered": 0, "completed": 5, "declined": 0, "cancelled": 1, "disputed": 0},
     "as_creative": {"new": 3, "in_progress": 1, "delivered": 1, "completed": 12, "declined": 2, "cancelled": 0, "disputed": 0},
-    "late": 1, "due_within_48h": 2}))]
+    "late": 1, "due_within_48h": 2, "unread_messages": 3, "median_first_response_seconds": 5400}))]
 pub struct Dashboard {
     /// Orders the caller placed, by status.
     pub as_client: StatusCounts,
@@ -65,6 +65,12 @@ pub struct Dashboard {
     pub late: i64,
     /// Orders (either role) not yet delivered and due within the next 48 hours.
     pub due_within_48h: i64,
+    /// Messages in the caller's orders they have not read (their own never count).
+    pub unread_messages: i64,
+    /// As a creative: the median time, in seconds, from an order's placement to the caller's first
+    /// answer (a message, a confirmation or a decline), over orders placed in the last 30 days that
+    /// have one; `null` when there is none.
+    pub median_first_response_seconds: Option<i64>,
 }
 
 /// The caller's counters.
@@ -85,5 +91,7 @@ async fn get_dashboard(
         as_creative: StatusCounts::from_rows(summary.as_creative),
         late: summary.late,
         due_within_48h: summary.due_soon,
+        unread_messages: summary.unread_messages,
+        median_first_response_seconds: summary.median_first_response,
     }))
 }

@@ -26,7 +26,7 @@ with a stable `code`; writes take `If-Match: \"<version>\"` and responses carry 
             ProblemDetails, FieldError,
             events::OrderPlaced, events::OrderUpdated, events::OrderStatusChanged,
             events::CancellationRequested, events::CancellationRejected, events::RejectionReason,
-            events::PasswordResetRequested, events::EventPrice
+            events::PasswordResetRequested, events::MessagePosted, events::EventPrice
         ),
         responses(
             BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PreconditionFailed,
@@ -40,6 +40,8 @@ with a stable `code`; writes take `If-Match: \"<version>\"` and responses carry 
         (name = "me", description = "The caller's own account"),
         (name = "services", description = "What creatives offer"),
         (name = "orders", description = "Orders, their status transitions and history"),
+        (name = "messages", description = "Each order's thread: messages, files, read markers"),
+        (name = "deliveries", description = "Work handed over on an order"),
         (name = "dashboard", description = "Per-user counters"),
     )
 )]
@@ -77,6 +79,9 @@ pub fn openapi() -> serde_json::Value {
         super::orders::Api::openapi(),
         super::orders::transitions::Api::openapi(),
         super::orders::cancellations::Api::openapi(),
+        super::orders::messages::Api::openapi(),
+        super::orders::deliveries::Api::openapi(),
+        super::attachments::Api::openapi(),
         super::dashboard::Api::openapi(),
     ] {
         doc.merge(part);

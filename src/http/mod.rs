@@ -1,6 +1,7 @@
 //! The HTTP layer: routing, extractors, handlers and the OpenAPI document. Handlers turn requests
 //! into domain values, call `db` queries (composed in transactions) and map results to responses.
 
+pub mod attachments;
 pub mod auth;
 pub mod auth_user;
 pub mod client_ip;
@@ -46,6 +47,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(orders::routes)
                 .configure(orders::transitions::routes)
                 .configure(orders::cancellations::routes)
+                .configure(orders::messages::routes)
+                .configure(orders::deliveries::routes)
+                .configure(attachments::routes)
                 .configure(dashboard::routes),
         )
         .service(web::resource("/swagger-ui").route(web::get().to(|| async {

@@ -50,6 +50,7 @@ text_schemas! {
     reason => REASON, false;
     note_or_null => NOTE, true;
     bio_or_null => BIO, true;
+    message => MESSAGE, false;
 }
 
 /// The ISO 4217 codes the server accepts, so clients can offer them and the fuzzer sends real ones.

@@ -16,16 +16,18 @@ pub struct AppState {
     pub reset_limiter: AttemptLimiter,
     pub creation_limits: CreationLimits,
     pub hashing: Hashing,
+    pub storage: crate::storage::Storage,
 }
 
 impl AppState {
-    pub fn new(settings: Settings, pool: DbPool) -> Self {
+    pub fn new(settings: Settings, pool: DbPool, storage: crate::storage::Storage) -> Self {
         AppState {
             keys: Keys::new(&settings.jwt),
             login_limiter: AttemptLimiter::new(&settings.rate_limits),
             reset_limiter: AttemptLimiter::new(&settings.rate_limits),
             creation_limits: CreationLimits::new(&settings.rate_limits),
             hashing: Hashing::new(&settings.hashing),
+            storage,
             pool,
             settings,
         }

@@ -130,6 +130,10 @@ pub fn test_settings() -> Settings {
     settings.orders.worker_interval = Duration::from_millis(100);
     // Tests place many orders and log in often; the tests of each limit set it back.
     settings.rate_limits = createspace::config::RateLimitSettings::unlimited();
+    // Each app its own file store, so a test can count what it left behind.
+    settings.files.storage = createspace::config::StorageSettings::Local {
+        dir: std::env::temp_dir().join(format!("createspace-files-{}", Uuid::new_v4().simple())),
+    };
     settings
 }
 
@@ -137,6 +141,8 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub pool: DbPool,
+    /// The settings the app runs with.
+    pub settings: Settings,
     database: Option<PgUrl>,
 }
 
@@ -181,7 +187,7 @@ impl TestApp {
     }
 
     fn start(settings: Settings, pool: DbPool, database: Option<PgUrl>) -> TestApp {
-        let app = Application::build(settings, pool.clone()).expect("the app builds");
+        let app = Application::build(settings.clone(), pool.clone()).expect("the app builds");
         let address = format!("http://127.0.0.1:{}", app.port());
         tokio::spawn(app.run_until_stopped());
         TestApp {
@@ -192,6 +198,7 @@ impl TestApp {
                 .build()
                 .unwrap(),
             pool,
+            settings,
             database,
         }
     }
@@ -270,6 +277,40 @@ impl TestApp {
             body["access_token"].as_str().unwrap().to_string(),
             body["refresh_token"].as_str().unwrap().to_string(),
         )
+    }
+
+    /// Uploads `bytes` as `filename` to the order (the `file` part of a multipart body).
+    pub async fn upload(
+        &self,
+        user: &TestUser,
+        order_id: &str,
+        filename: &str,
+        declared_type: &str,
+        bytes: Vec<u8>,
+    ) -> Response {
+        let part = reqwest::multipart::Part::bytes(bytes)
+            .file_name(filename.to_string())
+            .mime_str(declared_type)
+            .unwrap();
+        self.request(
+            Method::POST,
+            &format!("/v1/orders/{order_id}/attachments"),
+            Some(&user.token),
+        )
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+        .await
+        .unwrap()
+    }
+
+    /// Posts a message to an order's thread.
+    pub async fn message(&self, user: &TestUser, order_id: &str, body: &Value) -> Response {
+        self.post(
+            &format!("/v1/orders/{order_id}/messages"),
+            Some(&user.token),
+            body,
+        )
+        .await
     }
 
     /// Exchanges a refresh token: the response as it came.

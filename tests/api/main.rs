@@ -11,6 +11,7 @@ mod health;
 mod helpers;
 mod limits;
 mod me;
+mod messages;
 mod openapi;
 mod orders;
 mod services;

@@ -53,3 +53,33 @@ pub async fn count_due_between(
     }
     query.first(conn).await
 }
+
+#[derive(QueryableByName)]
+struct Median {
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+    seconds: Option<i64>,
+}
+
+/// The creative's median time, in whole seconds, from an order's placement to their first answer
+/// (a message, a confirmation or a decline), over orders placed in the last 30 days that have one.
+pub async fn median_first_response(
+    conn: &mut AsyncPgConnection,
+    creative: UserId,
+) -> QueryResult<Option<i64>> {
+    let median: Median = diesel::sql_query(
+        "SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY r.seconds))::bigint AS seconds \
+         FROM (SELECT extract(epoch FROM LEAST( \
+                   (SELECT min(m.created_at) FROM messages m \
+                     WHERE m.order_id = o.id AND m.sender_id = o.creative_id), \
+                   (SELECT min(t.created_at) FROM order_transitions t \
+                     WHERE t.order_id = o.id AND t.from_status = 'new' \
+                       AND t.actor_role = 'creative')) - o.created_at) AS seconds \
+               FROM orders o \
+               WHERE o.creative_id = $1 AND o.created_at > now() - interval '30 days') r \
+         WHERE r.seconds IS NOT NULL",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(creative)
+    .get_result(conn)
+    .await?;
+    Ok(median.seconds)
+}

@@ -227,6 +227,7 @@ fn event_envelope(doc: &mut Value) {
         "CancellationRequested",
         "CancellationRejected",
         "PasswordResetRequested",
+        "MessagePosted",
     ];
     let variants: Vec<Value> = Event::NAMES
         .iter()

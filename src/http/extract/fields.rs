@@ -49,6 +49,13 @@ impl<'de, T: From<uuid::Uuid>> serde::Deserialize<'de> for StrictUuid<T> {
     }
 }
 
+/// Serialised as the id it holds (idempotent requests hash their parsed body).
+impl<T: serde::Serialize> serde::Serialize for StrictUuid<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
 impl<T: std::fmt::Display> std::fmt::Display for StrictUuid<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.0.fmt(f)

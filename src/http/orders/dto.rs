@@ -78,7 +78,7 @@ pub struct Party {
 #[schema(example = json!({
     "id": "0193a0a4-8000-7c41-9a0e-2f1b7c9d8e03", "status": "new", "version": 1,
     "title": "Logo design", "requirements": "A fox, orange and teal.",
-    "price": {"amount": 15000, "currency": "EUR"}, "due_at": "2026-12-05T15:12:52Z", "late": false,
+    "price": {"amount": 15000, "currency": "EUR"}, "due_at": "2026-12-05T15:12:52Z", "late": false, "unread_count": 2,
     "revisions_used": 0, "revisions_included": 2,
     "client": {"id": "0193a0a4-5e2b-7c41-9a0e-2f1b7c9d8e09", "display_name": "Grace"},
     "creative": {"id": "0193a0a4-5e2b-7c41-9a0e-2f1b7c9d8e01", "display_name": "Ada"},
@@ -96,6 +96,8 @@ pub struct OrderResponse {
     pub due_at: DateTime<Utc>,
     /// Past `due_at` and not yet delivered or closed.
     pub late: bool,
+    /// Messages in the thread the caller has not read (their own never count).
+    pub unread_count: i64,
     pub revisions_used: i32,
     pub revisions_included: i32,
     pub client: Party,

@@ -17,9 +17,11 @@ use crate::db::orders;
 use crate::domain::order::{self as machine, ActorRole, Clock, OrderStatus};
 
 pub mod cancellations;
+pub mod deliveries;
 mod dto;
 mod edit;
 mod list;
+pub mod messages;
 mod place;
 pub mod transitions;
 
@@ -92,6 +94,12 @@ pub async fn render(
         .await?
         .into_iter()
         .collect();
+    let order_ids: Vec<OrderId> = rows.iter().map(|r| r.id).collect();
+    let unread: HashMap<OrderId, i64> =
+        crate::db::messages::unread_counts(conn, caller.id, &order_ids)
+            .await?
+            .into_iter()
+            .collect();
     let party = |id: UserId| Party {
         id: id.into(),
         display_name: names.get(&id).cloned().unwrap_or_default(),
@@ -106,6 +114,7 @@ pub async fn render(
                 status: f.status,
                 version: row.version,
                 late: f.is_late(clock.now),
+                unread_count: unread.get(&row.id).copied().unwrap_or(0),
                 allowed_transitions: machine::allowed_moves(&f, role, clock),
                 your_role: role,
                 client: party(row.client_id),

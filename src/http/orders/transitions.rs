@@ -93,7 +93,8 @@ pub struct HistoryQuery {
 ///
 /// Who may make which move:
 /// `new → in_progress` (creative confirms), `new → declined` (creative, with a note),
-/// `new → cancelled` (client), `in_progress → delivered` (creative), `delivered → completed`
+/// `new → cancelled` (client), `in_progress → delivered` (creative; this records a delivery, as
+/// `POST /v1/orders/{id}/deliveries` does, with the note as its message and no files), `delivered → completed`
 /// (client accepts; also the system after `AUTO_COMPLETE_AFTER`), `delivered → in_progress` (client
 /// requests a revision while some are left), `in_progress|delivered → disputed` (either party, with
 /// a note), `disputed → completed|cancelled` (admin), `in_progress → cancelled` (admin; the client
@@ -138,9 +139,10 @@ async fn create_transition(
         to,
         note: note.as_deref(),
         expected_version: if_match.0,
+        delivery: None,
     };
     let row = moves::make(&mut conn, request, &clock, &state.settings.orders).await?;
-    let order = render_one(&mut conn, row, &caller, &clock).await?;
+    let order = render_one(&mut conn, row.order, &caller, &clock).await?;
     Ok(order_ok(StatusCode::OK, &order))
 }
 
