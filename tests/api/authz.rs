@@ -94,6 +94,16 @@ const MATRIX: &[Row] = &[
         "respondToCancellationRequest",
         [401, 401, 401, 404, 403, 200, 403],
     ),
+    // The thread: both parties and admins read and write; outsiders learn nothing.
+    ("createMessage", [401, 401, 401, 404, 201, 201, 201]),
+    ("listMessages", [401, 401, 401, 404, 200, 200, 200]),
+    ("markMessagesRead", [401, 401, 401, 404, 200, 200, 200]),
+    ("uploadAttachment", [401, 401, 401, 404, 201, 201, 201]),
+    ("getAttachment", [401, 401, 401, 404, 200, 200, 200]),
+    ("getAttachmentContent", [401, 401, 401, 404, 200, 200, 200]),
+    // Delivering is the creative's move.
+    ("createDelivery", [401, 401, 401, 404, 403, 201, 403]),
+    ("listDeliveries", [401, 401, 401, 404, 200, 200, 200]),
 ];
 
 /// The people of one scenario: the order's client and creative, someone unrelated, and an admin.
@@ -163,6 +173,8 @@ struct Call {
     /// What the owner reads to see the resource a write would change: a refused write must leave
     /// it exactly as it was.
     probe: Option<String>,
+    /// Sent as a multipart upload (a `file` part) instead of a JSON body.
+    upload: bool,
 }
 
 fn call(method: Method, path: String, body: Option<Value>) -> Call {
@@ -172,6 +184,7 @@ fn call(method: Method, path: String, body: Option<Value>) -> Call {
         body,
         owner_is_creative: false,
         probe: None,
+        upload: false,
     }
 }
 
@@ -295,12 +308,19 @@ async fn arrange(app: &TestApp, w: &World, op: &str, n: usize) -> Call {
 /// operation needs.
 async fn arrange_order(app: &TestApp, w: &World, op: &str) -> Call {
     let status = match op {
-        "createCancellationRequest" | "getCancellationRequest" | "respondToCancellationRequest" => {
-            "in_progress"
-        }
+        "createCancellationRequest"
+        | "getCancellationRequest"
+        | "respondToCancellationRequest"
+        | "createDelivery" => "in_progress",
         _ => "new",
     };
     let id = app.order_in(status, &w.client, &w.creative).await;
+    if matches!(
+        op,
+        "markMessagesRead" | "getAttachment" | "getAttachmentContent"
+    ) {
+        return arrange_thread(app, w, op, &id).await;
+    }
     if matches!(
         op,
         "getCancellationRequest" | "respondToCancellationRequest"
@@ -348,6 +368,21 @@ async fn arrange_order(app: &TestApp, w: &World, op: &str) -> Call {
             Some(json!({"decision": "accept"})),
             true,
         ),
+        "createMessage" => (
+            Method::POST,
+            format!("{order}/messages"),
+            Some(json!({"body": "Hello"})),
+            false,
+        ),
+        "listMessages" => (Method::GET, format!("{order}/messages"), None, false),
+        "uploadAttachment" => (Method::POST, format!("{order}/attachments"), None, false),
+        "createDelivery" => (
+            Method::POST,
+            format!("{order}/deliveries"),
+            Some(json!({"message": "Done."})),
+            true,
+        ),
+        "listDeliveries" => (Method::GET, format!("{order}/deliveries"), None, false),
         other => panic!(
             "the operation `{other}` has no arrangement in tests/api/authz.rs: add its row to \
              MATRIX and a case to `arrange`, saying who may call it"
@@ -355,6 +390,8 @@ async fn arrange_order(app: &TestApp, w: &World, op: &str) -> Call {
     };
     let probe = Some(if op.contains("CancellationRequest") {
         format!("{order}/cancellation-request")
+    } else if op == "createMessage" {
+        format!("{order}/messages")
     } else {
         order.clone()
     });
@@ -364,7 +401,40 @@ async fn arrange_order(app: &TestApp, w: &World, op: &str) -> Call {
         body,
         owner_is_creative,
         probe,
+        upload: op == "uploadAttachment",
     }
+}
+
+/// Calls on what an order's thread holds: a message to mark read, a file to read.
+async fn arrange_thread(app: &TestApp, w: &World, op: &str, id: &str) -> Call {
+    let order = format!("/v1/orders/{id}");
+    if op == "markMessagesRead" {
+        let res = app.message(&w.creative, id, &json!({"body": "Hi"})).await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let message = res.json::<Value>().await.unwrap()["id"].clone();
+        return Call {
+            probe: Some(format!("{order}/messages")),
+            ..call(
+                Method::POST,
+                format!("{order}/messages/read"),
+                Some(json!({ "up_to": message })),
+            )
+        };
+    }
+    let res = app
+        .upload(&w.client, id, "notes.txt", "text/plain", b"notes".to_vec())
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let file = res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = if op == "getAttachment" {
+        format!("/v1/attachments/{file}")
+    } else {
+        format!("/v1/attachments/{file}/content")
+    };
+    call(Method::GET, path, None)
 }
 
 fn document_operations() -> Vec<(String, String, String)> {
@@ -442,6 +512,10 @@ async fn every_operation_answers_each_caller_as_the_matrix_says() {
             }
             if let Some(body) = &c.body {
                 req = req.json(body);
+            }
+            if c.upload {
+                let part = reqwest::multipart::Part::bytes(b"a file".to_vec()).file_name("a.txt");
+                req = req.multipart(reqwest::multipart::Form::new().part("file", part));
             }
             let res = req.send().await.unwrap();
             let got = res.status().as_u16();

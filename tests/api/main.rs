@@ -14,5 +14,6 @@ mod me;
 mod messages;
 mod openapi;
 mod orders;
+mod s3;
 mod services;
 mod transitions;

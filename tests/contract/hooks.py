@@ -73,6 +73,12 @@ def _seeded_bodies(op_id, body):
         if set(body) != keys or not isinstance(value, str) or not 1 <= len(value) <= 256:
             return None
         return [dict(body, **{field: v}) for v in SEED["body"][field]]
+    if op_id == "markMessagesRead" and set(body) == {"up_to"} and _is_uuid(body["up_to"]):
+        return [dict(body, up_to=v) for v in SEED["body"]["up_to"]]
+    if op_id == "createMessage" and isinstance(body.get("attachment_ids"), list):
+        if all(_is_uuid(i) for i in body["attachment_ids"]) and body["attachment_ids"]:
+            return [dict(body, attachment_ids=v) for v in SEED["body"]["attachment_ids"]]
+        return None
     if op_id == "createOrder":
         out = []
         for field in ("service_id", "creative_id"):
@@ -124,6 +130,12 @@ BUSINESS_REFUSALS = {
     "updateService": {412: {"precondition_failed"}},
     "createOrderTransition": {412: {"precondition_failed"}},
     "confirmPasswordReset": {422: {"invalid_token", "same_as_email"}},
+    "createMessage": {422: {"unknown_attachment", "key_reused"}},
+    "createDelivery": {422: {"unknown_attachment"}, 412: {"precondition_failed"}},
+    "markMessagesRead": {422: {"unknown_message"}},
+    "listMessages": {400: {"invalid_cursor", "conflicting_positions"}},
+    "listDeliveries": {400: {"invalid_cursor"}},
+    "getAttachmentContent": {416: {"range_not_satisfiable"}},
 }
 
 

@@ -57,6 +57,19 @@ def move(user, order, to):
     call("POST", f"/v1/orders/{order}/transitions", user["token"], {"to": to})
 
 
+def upload(user, order, filename, data):
+    boundary = "seedboundary7d3a"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n"
+            f"Content-Type: application/octet-stream\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
+    req = urllib.request.Request(BASE + f"/v1/orders/{order}/attachments", data=body, method="POST")
+    req.add_header("Content-Type", f"multipart/form-data; boundary={boundary}")
+    req.add_header("Authorization", f"Bearer {user['token']}")
+    with OPENER.open(req, timeout=30) as res:
+        if res.status != 201:
+            sys.exit(f"seed: upload answered {res.status}")
+        return json.loads(res.read())["id"]
+
+
 def service(user, title):
     body = {"title": title, "description": "Seeded.", "price": {"amount": 15000, "currency": "EUR"},
             "delivery_days": 7, "revisions_included": 2}
@@ -89,6 +102,16 @@ def main():
         call("POST", f"/v1/orders/{order}/cancellation-request", client["token"], {"reason": "Seeded."})
         to_answer.append(order)
 
+    to_deliver = []
+    for _ in range(4):
+        order = custom_order(client, fuzz)
+        move(fuzz, order, "in_progress")
+        to_deliver.append(order)
+    chat = editable[0]
+    messages = [call("POST", f"/v1/orders/{chat}/messages", creative["token"], {"body": f"Seeded {i}."})["id"]
+                for i in range(3)]
+    files = [upload(fuzz, chat, f"seed{i}.txt", f"seeded file {i}".encode()) for i in range(3)]
+
     for _ in range(5):
         call("POST", "/v1/auth/password-reset", body={"email": "reset@example.test"})
     sql = ("SELECT payload->>'token' FROM outbox_events "
@@ -113,12 +136,22 @@ def main():
             "getService": [other_service] + own_services,
             "updateService": own_services[:3],
             "archiveService": own_services[3:],
+            "createMessage": editable + to_confirm,
+            "listMessages": editable + to_answer,
+            "markMessagesRead": [chat],
+            "uploadAttachment": editable + to_confirm,
+            "getAttachment": files,
+            "getAttachmentContent": files,
+            "createDelivery": to_deliver,
+            "listDeliveries": to_deliver + editable,
         },
         "body": {
             "service_id": [other_service],
             "creative_id": [creative["id"]],
             "token": reset_tokens,
             "refresh_token": refresh_tokens,
+            "up_to": messages,
+            "attachment_ids": [[f] for f in files[1:]],
         },
     }
     assert reset_tokens, "no reset token reached the outbox"

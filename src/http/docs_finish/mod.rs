@@ -91,6 +91,15 @@ fn shared_header(name: &str) -> Option<Value> {
             "schema": {"type": "string", "pattern": IDEMPOTENCY_KEY_PATTERN, "maxLength": 255},
             "example": "order-7f3c1a",
         })),
+        "Range" => Some(json!({
+            "name": "Range",
+            "in": "header",
+            "required": false,
+            "description": "One byte range, `bytes=first-last`, `bytes=first-` or `bytes=-suffix`; \
+                anything else (several ranges included) is served whole.",
+            "schema": {"type": "string", "maxLength": 200},
+            "example": "bytes=0-1023",
+        })),
         _ => None,
     }
 }
