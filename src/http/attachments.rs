@@ -73,7 +73,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// A `multipart/form-data` body with one `file` part.
-#[derive(ToSchema)]
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct UploadForm {
     /// The file's bytes; its part's `filename` is kept (made safe) as metadata.
@@ -185,6 +186,9 @@ async fn get_attachment(
     Ok(HttpResponse::Ok().json(AttachmentResponse::from(row)))
 }
 
+/// The longest `Range` header read (as the document states).
+pub const MAX_RANGE_HEADER: usize = 200;
+
 /// A range that asks for nothing the file has.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Unsatisfiable;
@@ -243,9 +247,9 @@ fn content_disposition(filename: &str) -> String {
     params(("id" = Uuid, Path, description = "Attachment id"),
         ("Range" = Option<String>, Header, description = "One byte range, e.g. `bytes=0-1023`")),
     responses(
-        (status = 200, description = "The file", content_type = "application/octet-stream", body = Vec<u8>,
+        (status = 200, description = "The file, as the type sniffed at upload (`content_type` of its metadata)", content_type = "*/*", body = Vec<u8>,
             headers(("Content-Disposition" = String), ("ETag" = String), ("Content-Length" = i64))),
-        (status = 206, description = "The requested range", content_type = "application/octet-stream", body = Vec<u8>,
+        (status = 206, description = "The requested range", content_type = "*/*", body = Vec<u8>,
             headers(("Content-Range" = String), ("Content-Length" = i64))),
         (status = 304, description = "`If-None-Match` names the current ETag"),
         (status = 400, response = docs::BadRequest),
@@ -271,6 +275,16 @@ async fn get_attachment_content(
             .map(|b| format!("{b:02x}"))
             .collect::<String>()
     );
+    if req
+        .headers()
+        .get(header::RANGE)
+        .is_some_and(|v| v.len() > MAX_RANGE_HEADER)
+    {
+        return Err(ApiError::bad_request(
+            "invalid_range",
+            format!("The Range header is limited to {MAX_RANGE_HEADER} characters."),
+        ));
+    }
     let header_of = |name| {
         req.headers()
             .get(name)

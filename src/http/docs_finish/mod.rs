@@ -97,7 +97,7 @@ fn shared_header(name: &str) -> Option<Value> {
             "required": false,
             "description": "One byte range, `bytes=first-last`, `bytes=first-` or `bytes=-suffix`; \
                 anything else (several ranges included) is served whole.",
-            "schema": {"type": "string", "maxLength": 200},
+            "schema": {"type": "string", "maxLength": crate::http::attachments::MAX_RANGE_HEADER},
             "example": "bytes=0-1023",
         })),
         _ => None,
