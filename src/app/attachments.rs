@@ -20,9 +20,10 @@ pub struct Upload<S> {
 }
 
 /// Stores an upload to an open order the caller takes part in (or administers). Past `max` bytes
-/// the answer is 413 and neither the object nor a row is left behind.
+/// the answer is 413 and neither the object nor a row is left behind. No pool connection is held
+/// while the bytes stream in (a slow client must not starve everyone else of connections).
 pub async fn upload<S, E>(
-    conn: &mut AsyncPgConnection,
+    pool: &crate::db::DbPool,
     storage: &Storage,
     caller: orders::Viewer,
     order_id: OrderId,
@@ -33,9 +34,12 @@ where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
 {
-    let order = super::orders::visible(conn, order_id, caller).await?;
-    if !may_post(order.status()) {
-        return Err(order_closed(order.status()));
+    {
+        let mut conn = crate::db::connection(pool).await?;
+        let order = super::orders::visible(&mut conn, order_id, caller).await?;
+        if !may_post(order.status()) {
+            return Err(order_closed(order.status()));
+        }
     }
     let id = AttachmentId::new();
     let stored = storage
@@ -60,10 +64,16 @@ where
         delivery_id: None,
         created_at: chrono::Utc::now(),
     };
-    if let Err(e) = attachments::insert(conn, &row).await {
+    let inserted = match crate::db::connection(pool).await {
+        Ok(mut conn) => attachments::insert(&mut conn, &row)
+            .await
+            .map_err(ApiError::from),
+        Err(e) => Err(e.into()),
+    };
+    if let Err(e) = inserted {
         // The bytes are of no use without their row.
         let _ = storage.delete(id).await;
-        return Err(e.into());
+        return Err(e);
     }
     Ok(row)
 }

@@ -123,18 +123,15 @@ async fn upload_attachment(
 ) -> Result<HttpResponse, ApiError> {
     let order_id = id.into_inner().0;
     let max = state.settings.files.max_upload_bytes;
-    let mut conn = db::connection(&state.pool).await?;
-    while let Some(field) = form.try_next().await.map_err(|e| multipart_error(&e))? {
+    if let Some(field) = form.try_next().await.map_err(|e| multipart_error(&e))? {
         if field.name() != Some("file") {
-            // Other parts are read past, never kept.
-            let mut field = field;
-            while field
-                .try_next()
-                .await
-                .map_err(|e| multipart_error(&e))?
-                .is_some()
-            {}
-            continue;
+            // Not read past: a part nobody asked for could be as large as the sender likes.
+            let name: String = field.name().unwrap_or_default().chars().take(64).collect();
+            return Err(ApiError::validation(
+                &name,
+                "unknown_field",
+                "the only part is `file`",
+            ));
         }
         let filename = field
             .content_disposition()
@@ -145,7 +142,7 @@ async fn upload_attachment(
             bytes: field.map(|chunk| chunk.map_err(|e| e.to_string())),
         };
         let row = app::attachments::upload(
-            &mut conn,
+            &state.pool,
             &state.storage,
             viewer(&caller),
             order_id,

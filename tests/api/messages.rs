@@ -606,3 +606,49 @@ async fn the_dashboard_shows_the_creatives_median_first_response() {
         "median of 1 h and 3 h is 2 h, got {median}"
     );
 }
+
+#[tokio::test]
+async fn an_upload_takes_only_its_file_part() {
+    let app = TestApp::spawn().await;
+    let (client, creative) = (app.register("client").await, app.register("creative").await);
+    let id = app.order_in("in_progress", &client, &creative).await;
+    let form = reqwest::multipart::Form::new()
+        .text("extra", "x".repeat(1000))
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(b"data".to_vec()).file_name("a.txt"),
+        );
+    let res = app
+        .request(
+            reqwest::Method::POST,
+            &format!("/v1/orders/{id}/attachments"),
+            Some(&client.token),
+        )
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let body = problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(body["errors"][0]["code"], "unknown_field");
+    let res = app
+        .request(
+            reqwest::Method::POST,
+            &format!("/v1/orders/{id}/attachments"),
+            Some(&client.token),
+        )
+        .multipart(reqwest::multipart::Form::new().text("note", "no file"))
+        .send()
+        .await
+        .unwrap();
+    problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let res = app
+        .post(
+            &format!("/v1/orders/{id}/attachments"),
+            Some(&client.token),
+            &json!({"file": "x"}),
+        )
+        .await;
+    problem(res, StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
+    assert_eq!(attachment_rows(&app).await, 0);
+    assert_eq!(stored_files(&app).await, 0);
+}
