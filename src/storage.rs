@@ -48,6 +48,8 @@ pub enum UploadError {
     TooLarge(u64),
     #[error("the upload was interrupted: {0}")]
     Client(String),
+    #[error("the upload sent nothing for too long")]
+    Idle,
     #[error(transparent)]
     Storage(#[from] object_store::Error),
 }
@@ -81,17 +83,26 @@ impl Storage {
     }
 
     /// Streams `chunks` into the object `id`, hashing as it goes, with memory bounded by a few
-    /// parts whatever the size; past `max` bytes (or on any error) nothing is left behind.
+    /// parts whatever the size; past `max` bytes, after `idle` without a byte, or on any error,
+    /// nothing is left behind.
     pub async fn put<E: std::fmt::Display>(
         &self,
         id: AttachmentId,
         mut chunks: impl Stream<Item = Result<Bytes, E>> + Unpin,
         max: u64,
+        idle: std::time::Duration,
     ) -> Result<Stored, UploadError> {
         let upload = self.store.put_multipart(&key(id)).await?;
         let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
         let (mut size, mut hasher, mut head) = (0u64, Sha256::new(), Vec::new());
-        while let Some(chunk) = chunks.next().await {
+        loop {
+            let Ok(next) = tokio::time::timeout(idle, chunks.next()).await else {
+                let _ = writer.abort().await;
+                return Err(UploadError::Idle);
+            };
+            let Some(chunk) = next else {
+                break;
+            };
             let failure = match chunk {
                 Err(e) => Some(UploadError::Client(e.to_string())),
                 Ok(chunk) => {

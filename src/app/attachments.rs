@@ -28,7 +28,7 @@ pub async fn upload<S, E>(
     caller: orders::Viewer,
     order_id: OrderId,
     upload: Upload<S>,
-    max: u64,
+    limits: &crate::config::FileSettings,
 ) -> Result<AttachmentRow, ApiError>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
@@ -42,11 +42,13 @@ where
         }
     }
     let id = AttachmentId::new();
+    let (max, idle) = (limits.max_upload_bytes, limits.idle_timeout);
     let stored = storage
-        .put(id, upload.bytes, max)
+        .put(id, upload.bytes, max, idle)
         .await
         .map_err(|e| match e {
             UploadError::TooLarge(_) => ApiError::PayloadTooLarge,
+            UploadError::Idle => ApiError::RequestTimeout,
             UploadError::Client(detail) => ApiError::bad_request("upload_interrupted", detail),
             UploadError::Storage(e) => {
                 ApiError::Internal(anyhow::Error::from(e).context("storing an upload"))
@@ -117,7 +119,7 @@ pub fn sanitize_filename(raw: Option<&str>) -> String {
     let last = raw.rsplit(['/', '\\']).next().unwrap_or_default();
     let clean: String = last
         .chars()
-        .filter(|c| !c.is_control())
+        .filter(|c| !c.is_control() && !is_bidi_or_invisible(*c))
         .take(255)
         .collect::<String>()
         .trim()
@@ -128,6 +130,12 @@ pub fn sanitize_filename(raw: Option<&str>) -> String {
     } else {
         clean
     }
+}
+
+/// Direction overrides and invisible format characters: they let `invoice\u{202E}gpj.exe` show as
+/// `invoiceexe.jpg`.
+fn is_bidi_or_invisible(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
 }
 
 /// Deletes up to `limit` attachments nobody took within `ttl`: object first, then row, so a failure
@@ -166,6 +174,10 @@ mod tests {
             "logo.png"
         );
         assert_eq!(sanitize_filename(Some("a\u{0}b\nc.txt")), "abc.txt");
+        assert_eq!(
+            sanitize_filename(Some("invoice\u{202E}gpj.exe")),
+            "invoicegpj.exe"
+        );
         assert_eq!(sanitize_filename(Some("..")), "file");
         assert_eq!(sanitize_filename(None), "file");
         assert_eq!(sanitize_filename(Some(&"x".repeat(300))).len(), 255);

@@ -75,7 +75,9 @@ pub async fn accept_due_cancellations(
                 let Some(request) = orders::due_cancellation(conn, order.id).await? else {
                     continue;
                 };
-                if order.status() == OrderStatus::Delivered {
+                // Work delivered at least once (a revision since included) is not cancelled by
+                // silence either: support decides.
+                if order.delivered_at.is_some() {
                     // Delivered work is not cancelled by silence: support decides. The move to
                     // `disputed` closes the request and tells the requester so.
                     let note = format!(

@@ -21,6 +21,10 @@ pub struct RateLimitSettings {
     pub services_per_user_per_hour: u32,
     /// Cancellation requests one user opens.
     pub cancellation_requests_per_user_per_hour: u32,
+    /// Messages one user posts (each notifies the other party).
+    pub messages_per_user_per_hour: u32,
+    /// Files one user uploads.
+    pub uploads_per_user_per_hour: u32,
 }
 
 impl RateLimitSettings {
@@ -36,6 +40,8 @@ impl RateLimitSettings {
                 "CANCELLATION_REQUESTS_PER_USER_PER_HOUR",
                 10,
             )?,
+            messages_per_user_per_hour: parse(get, "MESSAGES_PER_USER_PER_HOUR", 300)?,
+            uploads_per_user_per_hour: parse(get, "UPLOADS_PER_USER_PER_HOUR", 100)?,
         })
     }
 
@@ -48,6 +54,8 @@ impl RateLimitSettings {
             orders_per_user_per_hour: 1_000_000,
             services_per_user_per_hour: 1_000_000,
             cancellation_requests_per_user_per_hour: 1_000_000,
+            messages_per_user_per_hour: 1_000_000,
+            uploads_per_user_per_hour: 1_000_000,
         }
     }
 }

@@ -28,6 +28,10 @@ pub struct FileSettings {
     pub max_upload_bytes: u64,
     /// How long an upload may stay unreferenced before the worker deletes it.
     pub unreferenced_ttl: std::time::Duration,
+    /// How long an upload may send nothing before it is dropped (408).
+    pub idle_timeout: std::time::Duration,
+    /// Uploads in flight at once on this instance; beyond, 503 with `Retry-After`.
+    pub max_concurrent_uploads: usize,
 }
 
 impl FileSettings {
@@ -36,6 +40,8 @@ impl FileSettings {
             storage: storage(get)?,
             max_upload_bytes: parse(get, "MAX_UPLOAD_BYTES", 100 * 1024 * 1024)?,
             unreferenced_ttl: super::duration(get, "UNREFERENCED_ATTACHMENT_TTL", "24h")?,
+            idle_timeout: super::duration(get, "UPLOAD_IDLE_TIMEOUT", "30s")?,
+            max_concurrent_uploads: parse(get, "MAX_CONCURRENT_UPLOADS", 16)?,
         })
     }
 }

@@ -78,6 +78,26 @@ pub async fn find_by_email(
         .optional()
 }
 
+/// Locks the account's row (shared) if it is active and `password_hash` is still its password:
+/// a login verified against a hash a concurrent reset has just replaced must not open a session.
+/// A reset holds the row until it commits, so this waits for it and then sees the new hash.
+pub async fn lock_if_password(
+    conn: &mut AsyncPgConnection,
+    id: UserId,
+    password_hash: &str,
+) -> QueryResult<bool> {
+    users::table
+        .find(id)
+        .filter(users::password_hash.eq(password_hash))
+        .filter(users::disabled_at.is_null())
+        .select(users::id)
+        .for_share()
+        .first::<UserId>(conn)
+        .await
+        .optional()
+        .map(|row| row.is_some())
+}
+
 /// The caller behind a token, if the account still exists and is not disabled: `(id, is_admin)`.
 pub async fn find_active(
     conn: &mut AsyncPgConnection,

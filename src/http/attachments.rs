@@ -101,6 +101,10 @@ fn multipart_error(e: &MultipartError) -> ApiError {
 /// 413 and nothing is kept. The stored type is sniffed from the bytes, never taken from the
 /// client; the filename is kept (without path or control characters, at most 255 characters) as
 /// metadata only. Attach the file to a message or a delivery within 24 hours, or it is deleted.
+///
+/// An upload that sends nothing for `UPLOAD_IDLE_TIMEOUT` (30 s) is dropped with 408. Each user may
+/// upload `UPLOADS_PER_USER_PER_HOUR` (100) files an hour (429 beyond); each instance takes
+/// `MAX_CONCURRENT_UPLOADS` (16) at once (503 with `Retry-After` beyond).
 #[utoipa::path(post, path = "/v1/orders/{id}/attachments", tag = "messages", operation_id = "uploadAttachment",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Order id")),
@@ -111,9 +115,12 @@ fn multipart_error(e: &MultipartError) -> ApiError {
         (status = 401, response = docs::Unauthorized),
         (status = 404, response = docs::NotFound),
         (status = 409, response = docs::Conflict),
+        (status = 408, response = docs::RequestTimeout),
         (status = 413, response = docs::PayloadTooLarge),
         (status = 415, response = docs::UnsupportedMediaType),
         (status = 422, response = docs::ValidationFailed),
+        (status = 429, response = docs::RateLimited),
+        (status = 503, response = docs::ServiceUnavailable),
     ))]
 async fn upload_attachment(
     state: web::Data<AppState>,
@@ -122,7 +129,11 @@ async fn upload_attachment(
     mut form: Multipart,
 ) -> Result<HttpResponse, ApiError> {
     let order_id = id.into_inner().0;
-    let max = state.settings.files.max_upload_bytes;
+    state.creation_limits.uploads.check(&caller.id)?;
+    // Each upload in flight holds a few MiB of parts: a bounded number at once.
+    let _slot = state.uploads.try_acquire().map_err(|_| ApiError::Busy {
+        retry_after_secs: 5,
+    })?;
     if let Some(field) = form.try_next().await.map_err(|e| multipart_error(&e))? {
         if field.name() != Some("file") {
             // Not read past: a part nobody asked for could be as large as the sender likes.
@@ -147,7 +158,7 @@ async fn upload_attachment(
             viewer(&caller),
             order_id,
             upload,
-            max,
+            &state.settings.files,
         )
         .await?;
         // The rest of the body is not read: the file is what was asked for.

@@ -92,6 +92,8 @@ pub struct CreationLimits {
     pub orders: Limiter<UserId>,
     pub services: Limiter<UserId>,
     pub cancellation_requests: Limiter<UserId>,
+    pub messages: Limiter<UserId>,
+    pub uploads: Limiter<UserId>,
 }
 
 impl CreationLimits {
@@ -103,6 +105,8 @@ impl CreationLimits {
             cancellation_requests: Limiter::new(per_hour(
                 s.cancellation_requests_per_user_per_hour,
             )),
+            messages: Limiter::new(per_hour(s.messages_per_user_per_hour)),
+            uploads: Limiter::new(per_hour(s.uploads_per_user_per_hour)),
         }
     }
 

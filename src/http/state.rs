@@ -17,6 +17,8 @@ pub struct AppState {
     pub creation_limits: CreationLimits,
     pub hashing: Hashing,
     pub storage: crate::storage::Storage,
+    /// Uploads in flight on this instance.
+    pub uploads: tokio::sync::Semaphore,
 }
 
 impl AppState {
@@ -27,6 +29,7 @@ impl AppState {
             reset_limiter: AttemptLimiter::new(&settings.rate_limits),
             creation_limits: CreationLimits::new(&settings.rate_limits),
             hashing: Hashing::new(&settings.hashing),
+            uploads: tokio::sync::Semaphore::new(settings.files.max_concurrent_uploads),
             storage,
             pool,
             settings,

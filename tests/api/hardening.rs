@@ -641,3 +641,89 @@ async fn h06_silence_never_cancels_delivered_work_it_goes_to_a_dispute() {
     }
     assert_eq!(status, "disputed");
 }
+
+// From the review of this work: a login verified while a reset committed opens no session.
+#[tokio::test]
+async fn h03_a_login_verified_against_a_replaced_password_opens_no_session() {
+    use createspace::db::users;
+    use createspace::domain::ids::UserId;
+    let app = TestApp::spawn().await;
+    let ada = app.register("ada").await;
+    let id = UserId::from_uuid(ada.id);
+    let mut conn = app.conn().await;
+    let old = users::find(&mut conn, id)
+        .await
+        .unwrap()
+        .unwrap()
+        .password_hash;
+    assert!(users::lock_if_password(&mut conn, id, &old).await.unwrap());
+    let ask = json!({"email": ada.email});
+    app.post("/v1/auth/password-reset", None, &ask).await;
+    let token = reset_token_for(&app, ada.id).await.unwrap();
+    let body = json!({"token": token, "password": "a brand new passphrase"});
+    let res = app
+        .post("/v1/auth/password-reset/confirm", None, &body)
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    // What the login verified against is no longer the password: it must not open a session.
+    assert!(!users::lock_if_password(&mut conn, id, &old).await.unwrap());
+    let new = users::find(&mut conn, id)
+        .await
+        .unwrap()
+        .unwrap()
+        .password_hash;
+    assert!(users::lock_if_password(&mut conn, id, &new).await.unwrap());
+}
+
+// From the review: a revision does not turn a pending request on delivered work into a cancellation.
+#[tokio::test]
+async fn h06_a_request_on_work_delivered_once_goes_to_a_dispute_even_after_a_revision() {
+    let app = TestApp::spawn().await;
+    let (client, creative) = (app.register("client").await, app.register("creative").await);
+    let id = app.order_in("in_progress", &client, &creative).await;
+    // Opened while in progress, then the work is delivered: silence may not answer it before the
+    // order would have completed by itself.
+    let request = json_ok(
+        request_cancellation(&app, &client, &id).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let delivered = json_ok(
+        app.transition(&creative, &id, "delivered", Some("done"))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let res = app
+        .get(
+            &format!("/v1/orders/{id}/cancellation-request"),
+            &client.token,
+        )
+        .await;
+    let now = json_ok(res, StatusCode::OK).await;
+    assert!(now["auto_accept_at"].as_str() >= delivered["auto_complete_at"].as_str());
+    assert!(now["auto_accept_at"].as_str() > request["auto_accept_at"].as_str());
+    // The client asks for a revision, then nobody answers the request.
+    json_ok(
+        app.transition(&client, &id, "in_progress", None).await,
+        StatusCode::OK,
+    )
+    .await;
+    app.sql("UPDATE cancellation_requests SET auto_accept_at = now() - interval '1 second'")
+        .await;
+    let mut status = String::new();
+    for _ in 0..50 {
+        status = app.order(&client, &id).await["status"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        if status != "in_progress" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        status, "disputed",
+        "delivered work is never cancelled by silence"
+    );
+}

@@ -379,6 +379,10 @@ async fn pages_go_both_ways_and_read_markers_only_move_forward_with_unread_count
         "backward pages are still oldest first"
     );
     assert_eq!(back["data"][1]["body"], "m1");
+    assert!(
+        back["next_cursor"].is_null(),
+        "a backward page carries no forward cursor"
+    );
 
     let unread_of = |v: &Value| v["unread_count"].as_i64().unwrap();
     let creative_order = app.order(&creative, &id).await;
@@ -651,4 +655,89 @@ async fn an_upload_takes_only_its_file_part() {
     problem(res, StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
     assert_eq!(attachment_rows(&app).await, 0);
     assert_eq!(stored_files(&app).await, 0);
+}
+
+#[tokio::test]
+async fn a_stalled_upload_is_dropped_and_uploads_in_flight_are_bounded() {
+    let app = TestApp::spawn_with(|s| {
+        s.files.idle_timeout = std::time::Duration::from_secs(1);
+        s.files.max_concurrent_uploads = 1;
+    })
+    .await;
+    let (client, creative) = (app.register("client").await, app.register("creative").await);
+    let id = app.order_in("in_progress", &client, &creative).await;
+    // Sends one chunk, then nothing for longer than the idle timeout.
+    use futures_util::StreamExt as _;
+    let stalled = futures_util::stream::once(async { Ok::<_, std::io::Error>(vec![1u8; 1000]) })
+        .chain(futures_util::stream::once(async {
+            tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+            Ok(vec![2u8; 10])
+        }));
+    let part =
+        reqwest::multipart::Part::stream(reqwest::Body::wrap_stream(stalled)).file_name("slow.bin");
+    let path = format!("/v1/orders/{id}/attachments");
+    let slow = app
+        .request(reqwest::Method::POST, &path, Some(&client.token))
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send();
+    let second = async {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        app.upload(&creative, &id, "b.txt", "text/plain", b"b".to_vec())
+            .await
+    };
+    let (slow, second) = futures_util::join!(slow, second);
+    assert_eq!(
+        second.status(),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "one upload at a time here"
+    );
+    assert!(second.headers().contains_key("retry-after"));
+    if let Ok(res) = slow {
+        // The server may answer before the client finishes sending.
+        problem(res, StatusCode::REQUEST_TIMEOUT).await;
+    }
+    assert_eq!(stored_files(&app).await, 0);
+    assert_eq!(attachment_rows(&app).await, 0);
+    // The slot is free again.
+    let res = app
+        .upload(&creative, &id, "c.txt", "text/plain", b"c".to_vec())
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn messages_and_uploads_are_limited_per_user_at_their_defaults() {
+    let app = TestApp::spawn_with(|s| {
+        let d = createspace::config::Settings::from_lookup(&|_| None)
+            .unwrap()
+            .rate_limits;
+        s.rate_limits.messages_per_user_per_hour = d.messages_per_user_per_hour;
+        s.rate_limits.uploads_per_user_per_hour = d.uploads_per_user_per_hour;
+    })
+    .await;
+    let (client, creative) = (app.register("client").await, app.register("creative").await);
+    let id = app.order_in("in_progress", &client, &creative).await;
+    for i in 0..300 {
+        let res = app
+            .message(&client, &id, &json!({"body": format!("spam {i}")}))
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+    }
+    let res = app
+        .message(&client, &id, &json!({"body": "one more"}))
+        .await;
+    problem(res, StatusCode::TOO_MANY_REQUESTS).await;
+    for _ in 0..100 {
+        let res = app
+            .upload(&client, &id, "f.txt", "text/plain", b"f".to_vec())
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+    }
+    let res = app
+        .upload(&client, &id, "f.txt", "text/plain", b"f".to_vec())
+        .await;
+    problem(res, StatusCode::TOO_MANY_REQUESTS).await;
+    // The other party is not held back by this one.
+    let res = app.message(&creative, &id, &json!({"body": "hello"})).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
 }

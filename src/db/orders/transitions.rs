@@ -88,13 +88,33 @@ pub async fn apply_transition(
         w.note,
     )
     .await?;
-    // A pending cancellation request is moot once the order leaves the states it applies to.
+    // A pending cancellation request is moot once the order leaves the states it applies to; on
+    // delivered work silence must not answer it before the order would have completed by itself.
     let closed = if matches!(w.to, OrderStatus::InProgress | OrderStatus::Delivered) {
+        if let (OrderStatus::Delivered, Some(completes)) = (w.to, w.auto_complete_at) {
+            defer_pending_requests(conn, row.id, completes).await?;
+        }
         Vec::new()
     } else {
         close_pending_requests(conn, row.id, at).await?
     };
     Ok(Some((row, closed)))
+}
+
+async fn defer_pending_requests(
+    conn: &mut AsyncPgConnection,
+    order_id: OrderId,
+    until: DateTime<Utc>,
+) -> QueryResult<usize> {
+    diesel::update(
+        cancellation_requests::table
+            .filter(cancellation_requests::order_id.eq(order_id))
+            .filter(cancellation_requests::status.eq(CancellationStatus::Pending))
+            .filter(cancellation_requests::auto_accept_at.lt(until)),
+    )
+    .set(cancellation_requests::auto_accept_at.eq(until))
+    .execute(conn)
+    .await
 }
 
 async fn close_pending_requests(

@@ -189,7 +189,8 @@ pub fn attachment_ids(
 /// Its participants (and admins) may write while the order is open; once it is completed,
 /// declined or cancelled the thread is read-only (409 `order_closed`). The other participants hear
 /// of it (`message.posted`). Honours `Idempotency-Key` as order placement does: a retry with the
-/// same key and body gets the first answer again, and posts nothing twice.
+/// same key and body gets the first answer again, and posts nothing twice. Each user may post
+/// `MESSAGES_PER_USER_PER_HOUR` (300) messages an hour (429 beyond).
 #[utoipa::path(post, path = "/v1/orders/{id}/messages", tag = "messages", operation_id = "createMessage",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Order id"),
@@ -206,6 +207,7 @@ pub fn attachment_ids(
                 "detail": "The order is `completed`: its thread is kept, read-only.", "code": "order_closed"})),
         (status = 415, response = docs::UnsupportedMediaType),
         (status = 422, response = docs::ValidationFailed),
+        (status = 429, response = docs::RateLimited),
     ))]
 async fn create_message(
     state: web::Data<AppState>,
@@ -215,6 +217,7 @@ async fn create_message(
     body: Json<CreateMessageRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let order_id = id.into_inner().0;
+    state.creation_limits.messages.check(&caller.id)?;
     let body = body.0;
     let route = format!("POST /v1/orders/{order_id}/messages");
     let mut conn = db::connection(&state.pool).await?;
@@ -266,8 +269,9 @@ fn location(m: &MessageResponse) -> String {
 
 /// Read an order's thread, oldest first.
 ///
-/// Pages go forward with `after` (or `cursor`, from `next_cursor`) and backward with `before`;
-/// each message says whether the caller has read it.
+/// Pages go forward with `after` (or `cursor`, from `next_cursor`) and backward with `before` (a
+/// backward page has no `next_cursor`: continue with `before` set to its first message); each
+/// message says whether the caller has read it.
 #[utoipa::path(get, path = "/v1/orders/{id}/messages", tag = "messages", operation_id = "listMessages",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Order id"), MessageQuery),
@@ -310,10 +314,12 @@ async fn list_messages(
             _ => page.messages.truncate(limit as usize),
         }
     }
+    // Forward pages point to the next one; a backward page carries none (continue back with
+    // `before` = its first message).
     let next_cursor = page
         .messages
         .last()
-        .filter(|_| more || matches!(from, Position::Before(_)))
+        .filter(|_| more && !matches!(from, Position::Before(_)))
         .map(|m| pagination::encode(&Uuid::from(m.id)));
     let data = render(&mut conn, &caller, page).await?;
     Ok(HttpResponse::Ok().json(pagination::Page { data, next_cursor }))
