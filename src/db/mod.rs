@@ -17,7 +17,9 @@ pub mod users;
 use std::time::Duration;
 
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
-use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
 use diesel_async::AsyncPgConnection;
 
 pub type DbPool = Pool<AsyncPgConnection>;
@@ -28,8 +30,13 @@ pub type DbConn = Object<AsyncPgConnection>;
 #[error("database unavailable: {0}")]
 pub struct Unavailable(pub String);
 
+/// The pool recycles connections the fast way: no `SELECT 1` before every checkout (one round trip
+/// per request saved). A connection the server has closed fails its first statement as
+/// `ClosedConnection`, which answers 503, and is discarded rather than returned to the pool.
 pub fn pool(url: &str, max_size: usize) -> anyhow::Result<DbPool> {
-    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+    let mut config = ManagerConfig::default();
+    config.recycling_method = RecyclingMethod::Fast;
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
     Ok(Pool::builder(manager).max_size(max_size).build()?)
 }
 

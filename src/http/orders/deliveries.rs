@@ -1,7 +1,6 @@
 //! Deliveries: the creative hands work over (a message and files), which moves the order to
 //! `delivered` through the same path as every other move.
 
-use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -126,7 +125,7 @@ async fn render(
     request_body = CreateDeliveryRequest,
     responses(
         (status = 201, description = "Delivered; the order is now `delivered`", body = CreatedDelivery,
-            headers(("Location" = String), ("ETag" = String, description = "The order's new version"))),
+            headers(("ETag" = String, description = "The order's new version"))),
         (status = 400, response = docs::BadRequest),
         (status = 401, response = docs::Unauthorized),
         (status = 403, response = docs::Forbidden),
@@ -167,10 +166,6 @@ async fn create_delivery(
     let delivery = render(&mut conn, vec![row]).await?.remove(0);
     let order = render_one(&mut conn, moved.order, &caller, &clock).await?;
     Ok(HttpResponse::Created()
-        .insert_header((
-            header::LOCATION,
-            format!("/v1/orders/{order_id}/deliveries"),
-        ))
         .insert_header(etag(order.version))
         .json(CreatedDelivery { delivery, order }))
 }

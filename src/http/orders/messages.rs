@@ -1,6 +1,6 @@
 //! An order's thread over HTTP: post (idempotent), read a page either way, move the read marker.
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection;
@@ -197,7 +197,7 @@ pub fn attachment_ids(
         ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters of the caller's choosing")),
     request_body = CreateMessageRequest,
     responses(
-        (status = 201, description = "Posted", body = MessageResponse, headers(("Location" = String))),
+        (status = 201, description = "Posted", body = MessageResponse),
         (status = 400, response = docs::BadRequest),
         (status = 401, response = docs::Unauthorized),
         (status = 404, response = docs::NotFound),
@@ -251,20 +251,12 @@ async fn post(
             };
             let response = render(conn, caller, page).await?.remove(0);
             if let Some(claim) = claim {
-                let location = [(header::LOCATION, location(&response))];
-                idempotency::complete(conn, claim, StatusCode::CREATED, &location, &response)
-                    .await?;
+                idempotency::complete(conn, claim, StatusCode::CREATED, &[], &response).await?;
             }
             Ok(response)
         })
         .await?;
-    Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, location(&response)))
-        .json(response))
-}
-
-fn location(m: &MessageResponse) -> String {
-    format!("/v1/orders/{}/messages?after={}", m.order_id, m.id)
+    Ok(HttpResponse::Created().json(response))
 }
 
 /// Read an order's thread, oldest first.
