@@ -13,6 +13,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod jobs;
+pub mod seed;
 pub mod startup;
 pub mod storage;
 pub mod telemetry;

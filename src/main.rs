@@ -29,6 +29,19 @@ enum Command {
     Migrate,
     /// Print the OpenAPI document as pretty JSON.
     Openapi,
+    /// Fill the database with realistic data: users, services, orders over two years with their
+    /// history, messages and cancellation requests (all accounts' password: `correct horse battery`).
+    Seed {
+        #[arg(long, default_value_t = 1_000)]
+        users: i64,
+        #[arg(long, default_value_t = 10_000)]
+        orders: i64,
+        #[arg(long, default_value_t = 3)]
+        messages_per_order: i32,
+        /// A small, friendly data set for exploring the API in Swagger UI; prints its logins.
+        #[arg(long)]
+        demo: bool,
+    },
     /// Grant or revoke the support team's admin flag.
     Admin {
         #[command(subcommand)]
@@ -77,6 +90,44 @@ fn main() -> ExitCode {
     }
 }
 
+async fn seed(
+    url: &bootstrap::PgUrl,
+    settings: &Settings,
+    sizes: &createspace::seed::Sizes,
+) -> anyhow::Result<()> {
+    use createspace::domain::account::{Email, NewPassword};
+    let email = Email::parse("user1@seed.example").map_err(|e| anyhow::anyhow!("{e}"))?;
+    let password = NewPassword::parse(createspace::seed::PASSWORD, &email)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let hash = createspace::auth::password::Hashing::new(&settings.hashing)
+        .hash(password)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut conn = bootstrap::connect(url).await?;
+    let bar = indicatif::ProgressBar::new(u64::try_from(sizes.orders).unwrap_or_default());
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:40}] {pos}/{len} orders ({per_sec}, {eta} left)",
+        )?
+        .progress_chars("=> "),
+    );
+    let started = std::time::Instant::now();
+    createspace::seed::run(&mut conn, sizes, &hash, |done| {
+        bar.set_position(u64::try_from(done).unwrap_or_default());
+    })
+    .await
+    .context("seeding failed")?;
+    bar.finish();
+    println!(
+        "seeded {} users, {} orders, {} messages per order in {:.1?}",
+        sizes.users,
+        sizes.orders,
+        sizes.messages_per_order,
+        started.elapsed()
+    );
+    Ok(())
+}
+
 fn data_dir() -> PathBuf {
     std::env::var_os("DATA_DIR").map_or_else(|| PathBuf::from("data"), PathBuf::from)
 }
@@ -108,6 +159,34 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 "{email} is {}an admin",
                 if admin { "now " } else { "no longer " }
             );
+            Ok(())
+        }
+        Command::Seed {
+            users,
+            orders,
+            messages_per_order,
+            demo,
+        } => {
+            let sizes = if demo {
+                createspace::seed::Sizes {
+                    users: 9,
+                    orders: 40,
+                    messages_per_order: 4,
+                }
+            } else {
+                createspace::seed::Sizes {
+                    users,
+                    orders,
+                    messages_per_order,
+                }
+            };
+            seed(&url, &settings, &sizes).await?;
+            if demo {
+                println!("Demo data is in. Log in (POST /v1/auth/login) as:");
+                println!("  client:   user1@seed.example");
+                println!("  creative: user3@seed.example");
+                println!("  password: {}", createspace::seed::PASSWORD);
+            }
             Ok(())
         }
         Command::Serve => {

@@ -70,3 +70,45 @@ fn openapi_prints_the_document() {
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
 }
+
+#[tokio::test]
+async fn seeded_demo_data_is_usable_through_the_api() {
+    let app = TestApp::spawn().await;
+    let out = createspace(&app, &["seed", "--demo"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("user1@seed.example"));
+    let login =
+        serde_json::json!({"email": "user1@seed.example", "password": createspace::seed::PASSWORD});
+    let tokens = json_ok(
+        app.post("/v1/auth/login", None, &login).await,
+        StatusCode::OK,
+    )
+    .await;
+    let token = tokens["access_token"].as_str().unwrap();
+    let orders = json_ok(app.get("/v1/orders?limit=100", token).await, StatusCode::OK).await;
+    let orders = orders["data"].as_array().unwrap();
+    assert!(!orders.is_empty(), "the client has orders");
+    let id = orders[0]["id"].as_str().unwrap();
+    let thread = json_ok(
+        app.get(&format!("/v1/orders/{id}/messages"), token).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(thread["data"].as_array().unwrap().len(), 4);
+    let history = json_ok(
+        app.get(&format!("/v1/orders/{id}/transitions"), token)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert!(!history["data"].as_array().unwrap().is_empty());
+    json_ok(app.get("/v1/dashboard", token).await, StatusCode::OK).await;
+    // Seeding twice is refused, with one line saying so.
+    let again = createspace(&app, &["seed", "--demo"]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already seeded"));
+}
