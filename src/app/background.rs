@@ -11,6 +11,18 @@ use crate::config::OrderTimings;
 use crate::db::orders;
 use crate::domain::order::{self as machine, ActorRole, Clock, Effect, OrderStatus};
 
+/// A move the worker makes on its own.
+fn system_move<'a>(order: &'a orders::OrderRow, to: OrderStatus, note: &'a str) -> moves::Move<'a> {
+    moves::Move {
+        order,
+        to,
+        effect: Effect::None,
+        actor_id: None,
+        actor_role: ActorRole::System,
+        note: Some(note),
+    }
+}
+
 /// Rows claimed per transaction.
 pub const BATCH: i64 = 50;
 
@@ -40,14 +52,7 @@ pub async fn complete_due(
                 {
                     continue;
                 }
-                let m = moves::Move {
-                    order: &order,
-                    to: OrderStatus::Completed,
-                    effect: Effect::None,
-                    actor_id: None,
-                    actor_role: ActorRole::System,
-                    note: Some(&note),
-                };
+                let m = system_move(&order, OrderStatus::Completed, &note);
                 let moved = moves::write(conn, m, timings).await?;
                 done += usize::from(moved.is_some());
             }
@@ -76,22 +81,14 @@ pub async fn accept_due_cancellations(
                     continue;
                 };
                 // Work delivered at least once (a revision since included) is not cancelled by
-                // silence either: support decides.
+                // silence: support decides. The move to `disputed` closes the request and tells
+                // the requester so.
                 if order.delivered_at.is_some() {
-                    // Delivered work is not cancelled by silence: support decides. The move to
-                    // `disputed` closes the request and tells the requester so.
                     let note = format!(
                         "Cancellation request on delivered work unanswered: referred to support as a dispute. Reason: {}",
                         request.reason
                     );
-                    let m = moves::Move {
-                        order: &order,
-                        to: OrderStatus::Disputed,
-                        effect: Effect::None,
-                        actor_id: None,
-                        actor_role: ActorRole::System,
-                        note: Some(&note),
-                    };
+                    let m = system_move(&order, OrderStatus::Disputed, &note);
                     moves::write(conn, m, timings)
                         .await?
                         .ok_or(diesel::result::Error::RollbackTransaction)?;
@@ -109,14 +106,7 @@ pub async fn accept_due_cancellations(
                 );
                 // We hold the order's lock, so its version cannot have moved: a miss is a bug, and
                 // rolling back keeps the request pending rather than accepted on an open order.
-                let m = moves::Move {
-                    order: &order,
-                    to: OrderStatus::Cancelled,
-                    effect: Effect::None,
-                    actor_id: None,
-                    actor_role: ActorRole::System,
-                    note: Some(&note),
-                };
+                let m = system_move(&order, OrderStatus::Cancelled, &note);
                 moves::write(conn, m, timings)
                     .await?
                     .ok_or(diesel::result::Error::RollbackTransaction)?;

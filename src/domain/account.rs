@@ -155,20 +155,10 @@ pub enum CustomOrders {
     PastClients,
 }
 
-impl CustomOrders {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            CustomOrders::Anyone => "anyone",
-            CustomOrders::PastClients => "past_clients",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<CustomOrders> {
-        [CustomOrders::Anyone, CustomOrders::PastClients]
-            .into_iter()
-            .find(|c| c.as_str() == s)
-    }
-}
+named_enum!(CustomOrders {
+    Anyone => "anyone",
+    PastClients => "past_clients",
+});
 
 #[cfg(test)]
 mod tests {

@@ -24,20 +24,10 @@ pub enum MessageKind {
     System,
 }
 
-impl MessageKind {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            MessageKind::User => "user",
-            MessageKind::System => "system",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<MessageKind> {
-        [MessageKind::User, MessageKind::System]
-            .into_iter()
-            .find(|k| k.as_str() == s)
-    }
-}
+named_enum!(MessageKind {
+    User => "user",
+    System => "system",
+});
 
 /// A message body: 1 to 10 000 characters, trimmed, no control characters but line breaks and tabs
 /// (NUL included).

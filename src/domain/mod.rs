@@ -1,6 +1,27 @@
 //! Pure rules: value types that can only hold valid values, money, the order state machine.
 //! No I/O and no framework types here.
 
+/// An enumeration known by its snake_case names (in JSON and in `text` columns): `as_str` and
+/// `parse` from one list, so the two can never disagree.
+macro_rules! named_enum {
+    ($ty:ident { $($variant:ident => $name:literal),+ $(,)? }) => {
+        impl $ty {
+            pub fn as_str(&self) -> &'static str {
+                match self {
+                    $($ty::$variant => $name),+
+                }
+            }
+
+            pub fn parse(s: &str) -> Option<$ty> {
+                match s {
+                    $($name => Some($ty::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
 pub mod account;
 pub mod events;
 pub mod ids;

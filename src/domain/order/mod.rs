@@ -83,27 +83,12 @@ pub enum ActorRole {
     System,
 }
 
-impl ActorRole {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            ActorRole::Client => "client",
-            ActorRole::Creative => "creative",
-            ActorRole::Admin => "admin",
-            ActorRole::System => "system",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<ActorRole> {
-        [
-            ActorRole::Client,
-            ActorRole::Creative,
-            ActorRole::Admin,
-            ActorRole::System,
-        ]
-        .into_iter()
-        .find(|r| r.as_str() == s)
-    }
-}
+named_enum!(ActorRole {
+    Client => "client",
+    Creative => "creative",
+    Admin => "admin",
+    System => "system",
+});
 
 /// Where a cancellation request stands.
 #[derive(
@@ -127,25 +112,11 @@ pub enum CancellationStatus {
     Rejected,
 }
 
-impl CancellationStatus {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            CancellationStatus::Pending => "pending",
-            CancellationStatus::Accepted => "accepted",
-            CancellationStatus::Rejected => "rejected",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<CancellationStatus> {
-        [
-            CancellationStatus::Pending,
-            CancellationStatus::Accepted,
-            CancellationStatus::Rejected,
-        ]
-        .into_iter()
-        .find(|c| c.as_str() == s)
-    }
-}
+named_enum!(CancellationStatus {
+    Pending => "pending",
+    Accepted => "accepted",
+    Rejected => "rejected",
+});
 
 /// What the state machine needs to know about an order.
 #[derive(Clone, Debug, PartialEq, Eq)]
