@@ -38,8 +38,8 @@ pub async fn post(
         if !may_post(order.status()) {
             return Err(order_closed(order.status()));
         }
-        let message = MessageRow::user(order_id, caller.user_id, role, body);
-        messages::insert(conn, &message).await?;
+        let mut message = MessageRow::user(order_id, caller.user_id, role, body);
+        messages::insert(conn, &mut message).await?;
         let owner = Owner::Message(message.id);
         take_files(conn, files, order_id, caller.user_id, owner).await?;
         let recipients = [order.client_id, order.creative_id]
@@ -102,7 +102,7 @@ pub async fn post_system(
     order: OrderId,
     text: String,
 ) -> diesel::QueryResult<()> {
-    messages::insert(conn, &MessageRow::system(order, text)).await
+    messages::insert(conn, &mut MessageRow::system(order, text)).await
 }
 
 /// One page of the thread, with its files and how far the caller has read.

@@ -179,8 +179,8 @@ async fn write_with_handover(
             .to_string(),
         files: Vec::new(),
     });
-    let message = MessageRow::user(order.id, actor, m.actor_role, handover.message);
-    thread::insert(conn, &message).await?;
+    let mut message = MessageRow::user(order.id, actor, m.actor_role, handover.message);
+    thread::insert(conn, &mut message).await?;
     let delivery = deliveries::DeliveryRow {
         id: DeliveryId::new(),
         order_id: order.id,

@@ -61,11 +61,14 @@ pub async fn refresh(
         };
         if within_grace(&token, jwt, now) {
             // The same old token within seconds: a retry whose first answer was lost. It gets the
-            // successor it was already given, as long as nobody has used that one yet.
-            let successor = sessions::find_refresh_token(conn, &secret::digest(&next)).await?;
-            if successor.is_some_and(|s| s.used_at.is_none() && s.revoked_at.is_none()) {
-                if let Some((user, _)) = live(conn, &token).await? {
-                    return issue(keys, user, token.family_id, next, now).map(Some);
+            // successor it was already given, as long as nobody has used that one yet. That one
+            // was derived under the key of its day: a rotation may have happened in between.
+            for candidate in successors(jwt, presented) {
+                let found = sessions::find_refresh_token(conn, &secret::digest(&candidate)).await?;
+                if found.is_some_and(|s| s.used_at.is_none() && s.revoked_at.is_none()) {
+                    if let Some((user, _)) = live(conn, &token).await? {
+                        return issue(keys, user, token.family_id, candidate, now).map(Some);
+                    }
                 }
             }
         }
@@ -83,6 +86,14 @@ pub async fn logout(conn: &mut AsyncPgConnection, presented: &str) -> Result<(),
         sessions::revoke(conn, token.family_id).await?;
     }
     Ok(())
+}
+
+/// The successors `presented` may have been given: under the current key, then each previous one.
+fn successors(jwt: &JwtSettings, presented: &str) -> Vec<String> {
+    std::iter::once(&jwt.secret)
+        .chain(&jwt.previous_secrets)
+        .map(|key| secret::successor(key.expose_secret().as_bytes(), presented))
+        .collect()
 }
 
 fn within_grace(token: &sessions::RefreshTokenRow, jwt: &JwtSettings, now: DateTime<Utc>) -> bool {

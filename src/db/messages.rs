@@ -51,9 +51,24 @@ impl MessageRow {
     }
 }
 
-pub async fn insert(conn: &mut AsyncPgConnection, row: &MessageRow) -> QueryResult<()> {
+/// Appends `row` to its thread. Ids are UUIDv7 from the clock of the instance that wrote them; with
+/// several instances a clock a few milliseconds behind would sort a later message before an earlier
+/// one (and a reader past the earlier one would never see it). So the id is moved past the
+/// thread's newest when needed: thread order is commit order. Callers hold the order's row lock
+/// (every path that writes to a thread does), so two writers cannot take the same id.
+pub async fn insert(conn: &mut AsyncPgConnection, row: &mut MessageRow) -> QueryResult<()> {
+    let newest: Option<MessageId> = messages::table
+        .filter(messages::order_id.eq(row.order_id))
+        .order(messages::id.desc())
+        .select(messages::id)
+        .first(conn)
+        .await
+        .optional()?;
+    if let Some(newest) = newest.filter(|n| *n >= row.id) {
+        row.id = newest.successor();
+    }
     diesel::insert_into(messages::table)
-        .values(row)
+        .values(&*row)
         .execute(conn)
         .await
         .map(|_| ())

@@ -69,6 +69,13 @@ macro_rules! typed_id {
 typed_id!(UserId);
 typed_id!(OrderId);
 typed_id!(ServiceId);
+
+impl MessageId {
+    /// The next id in order after this one (the same timestamp, one more in the random bits).
+    pub fn successor(&self) -> MessageId {
+        MessageId(Uuid::from_u128(self.0.as_u128().wrapping_add(1)))
+    }
+}
 typed_id!(MessageId);
 typed_id!(AttachmentId);
 typed_id!(DeliveryId);

@@ -727,3 +727,54 @@ async fn h06_a_request_on_work_delivered_once_goes_to_a_dispute_even_after_a_rev
         "delivered work is never cancelled by silence"
     );
 }
+
+// From the review: a refresh retried across a key rotation still gets its successor.
+#[tokio::test]
+async fn h08_a_refresh_retried_across_a_key_rotation_gets_the_same_successor() {
+    let app = TestApp::spawn().await;
+    let ada = app.register("ada").await;
+    let first = json_ok(app.refresh(&ada.refresh_token).await, StatusCode::OK).await;
+    // The next instance runs with a new key; the old one is a previous secret.
+    let rotated = app.sibling(|s| {
+        s.jwt.previous_secrets = vec![s.jwt.secret.clone()];
+        s.jwt.secret = "a-rotated-secret-of-at-least-32-characters".into();
+    });
+    let retried = json_ok(rotated.refresh(&ada.refresh_token).await, StatusCode::OK).await;
+    assert_eq!(retried["refresh_token"], first["refresh_token"]);
+    let next = retried["refresh_token"].as_str().unwrap();
+    json_ok(rotated.refresh(next).await, StatusCode::OK).await;
+}
+
+// From the review: a thread's order is the order messages were written, whatever the clocks say.
+#[tokio::test]
+async fn h10_a_message_written_with_a_clock_behind_still_sorts_after_the_thread() {
+    use createspace::db::messages::{insert, MessageRow};
+    use createspace::domain::ids::{OrderId, UserId};
+    use createspace::domain::order::ActorRole;
+    let app = TestApp::spawn().await;
+    let (client, creative) = (app.register("client").await, app.register("creative").await);
+    let id = app.order_in("new", &client, &creative).await;
+    let posted = app.message(&client, &id, &json!({"body": "first"})).await;
+    let first = json_ok(posted, StatusCode::CREATED).await;
+    // Another instance, its clock a minute behind, writes the next message.
+    let mut conn = app.conn().await;
+    let order = OrderId::from_uuid(id.parse().unwrap());
+    let mut late = MessageRow::user(
+        order,
+        UserId::from_uuid(creative.id),
+        ActorRole::Creative,
+        "second".into(),
+    );
+    let behind = uuid::Uuid::from_u128(late.id.as_uuid().as_u128() - (60_000u128 << 80));
+    late.id = behind.into();
+    insert(&mut conn, &mut late).await.unwrap();
+    let after = format!(
+        "/v1/orders/{id}/messages?after={}",
+        first["id"].as_str().unwrap()
+    );
+    let page = json_ok(app.get(&after, &client.token).await, StatusCode::OK).await;
+    assert_eq!(
+        page["data"][0]["body"], "second",
+        "a reader past the first message sees it"
+    );
+}

@@ -180,6 +180,14 @@ impl TestApp {
         Self::start(settings, pool, Some(database))
     }
 
+    /// A second instance of the app on this app's database (as behind a load balancer), with
+    /// adjusted settings; dropping it leaves the database to this one.
+    pub fn sibling(&self, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+        let mut settings = self.settings.clone();
+        adjust(&mut settings);
+        Self::start(settings, self.pool.clone(), None)
+    }
+
     /// The app with a pool pointing at a server that does not answer.
     pub async fn spawn_without_database() -> TestApp {
         let pool = db::pool("postgres://postgres@127.0.0.1:9/nothing", 1).unwrap();
