@@ -152,16 +152,7 @@ impl Storage {
         }
     }
 
-    /// Whether `id` is stored (tests use it to prove nothing was left behind).
-    pub async fn exists(&self, id: AttachmentId) -> object_store::Result<bool> {
-        match self.store.head(&key(id)).await {
-            Ok(_) => Ok(true),
-            Err(object_store::Error::NotFound { .. }) => Ok(false),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// How many objects are stored.
+    /// How many objects are stored (tests use it to prove nothing was left behind).
     pub async fn count(&self) -> object_store::Result<usize> {
         let mut listing = self.store.list(None);
         let mut n = 0;

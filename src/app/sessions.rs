@@ -35,6 +35,24 @@ pub async fn open(
     issue(keys, user, session, refresh_token, now)
 }
 
+/// Opens a session for `user`, whose password the caller has just verified against
+/// `user.password_hash`; `None` if that is no longer the password (a reset committed while Argon2
+/// ran, without a connection), so the login is refused rather than outliving the reset.
+pub async fn log_in(
+    conn: &mut AsyncPgConnection,
+    keys: &Keys,
+    jwt: &JwtSettings,
+    user: users::UserRow,
+) -> Result<Option<Issued>, ApiError> {
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        if !users::lock_if_password(conn, user.id, &user.password_hash).await? {
+            return Ok(None);
+        }
+        open(conn, keys, jwt, user).await.map(Some)
+    })
+    .await
+}
+
 /// Exchanges a refresh token for a new pair. `None` (401 for the caller) when the token is unknown,
 /// expired, its session ended or its account disabled, or when a token already used is presented
 /// again after the grace window: then its whole session is revoked (theft detection), and that

@@ -248,15 +248,10 @@ async fn login(
         _ => return Err(ApiError::Unauthorized(BAD_CREDENTIALS)),
     };
     let mut conn = db::connection(&state.pool).await?;
-    let issued = conn
-        .transaction::<_, ApiError, _>(async |conn| {
-            // The password may have changed (a reset) while Argon2 ran without a connection.
-            if !users::lock_if_password(conn, user.id, &user.password_hash).await? {
-                return Err(ApiError::Unauthorized(BAD_CREDENTIALS));
-            }
-            app::sessions::open(conn, &state.keys, &state.settings.jwt, user).await
-        })
-        .await?;
+    let jwt = &state.settings.jwt;
+    let issued = app::sessions::log_in(&mut conn, &state.keys, jwt, user)
+        .await?
+        .ok_or(ApiError::Unauthorized(BAD_CREDENTIALS))?;
     Ok(HttpResponse::Ok().json(TokenResponse::new(issued, &state)))
 }
 
