@@ -138,6 +138,20 @@ fn is_bidi_or_invisible(c: char) -> bool {
     matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
 }
 
+/// Takes back an upload the request turned out to be wrong about (a part after the file): object
+/// first, then row. If either step fails, the unreferenced-file sweep finishes the job.
+pub async fn discard(pool: &crate::db::DbPool, storage: &Storage, id: AttachmentId) {
+    if let Err(e) = storage.delete(id).await {
+        tracing::warn!(attachment = %id, error = %e, "could not delete a refused upload; the sweep will");
+        return;
+    }
+    if let Ok(mut conn) = crate::db::connection(pool).await {
+        if let Err(e) = attachments::delete(&mut conn, id).await {
+            tracing::warn!(attachment = %id, error = %e, "could not delete a refused upload's row; the sweep will");
+        }
+    }
+}
+
 /// Deletes up to `limit` attachments nobody took within `ttl`: object first, then row, so a failure
 /// leaves a row to retry rather than an object nobody tracks. Returns how many went.
 pub async fn sweep(

@@ -161,7 +161,23 @@ async fn upload_attachment(
             &state.settings.files,
         )
         .await?;
-        // The rest of the body is not read: the file is what was asked for.
+        // A part after the file is as unknown as one before it: the upload is taken back.
+        let refusal = match form.try_next().await {
+            Ok(None) => None,
+            Ok(Some(field)) => {
+                let name: String = field.name().unwrap_or_default().chars().take(64).collect();
+                Some(ApiError::validation(
+                    &name,
+                    "unknown_field",
+                    "the only part is `file`",
+                ))
+            }
+            Err(e) => Some(multipart_error(&e)),
+        };
+        if let Some(refusal) = refusal {
+            app::attachments::discard(&state.pool, &state.storage, row.id).await;
+            return Err(refusal);
+        }
         let response = AttachmentResponse::from(row);
         return Ok(HttpResponse::Created()
             .insert_header((header::LOCATION, format!("/v1/attachments/{}", response.id)))

@@ -653,6 +653,25 @@ async fn an_upload_takes_only_its_file_part() {
         )
         .await;
     problem(res, StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
+    // A part after the file (found by the contract fuzz): refused, and the stored file taken back.
+    let form = reqwest::multipart::Form::new()
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(b"data".to_vec()).file_name("a.txt"),
+        )
+        .text("x-extra", "42");
+    let res = app
+        .request(
+            reqwest::Method::POST,
+            &format!("/v1/orders/{id}/attachments"),
+            Some(&client.token),
+        )
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let body = problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(body["errors"][0]["field"], "x-extra");
     assert_eq!(attachment_rows(&app).await, 0);
     assert_eq!(stored_files(&app).await, 0);
 }
