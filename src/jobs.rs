@@ -2,9 +2,9 @@
 //! unanswered cancellation requests are accepted. All state is in PostgreSQL and rows are claimed
 //! with `FOR UPDATE SKIP LOCKED`, so the task survives restarts and several instances can run it.
 
-use crate::app::attachments;
 use crate::app::background::{self, BATCH};
-use crate::config::{FileSettings, OrderTimings};
+use crate::app::{attachments, notifications};
+use crate::config::{FileSettings, NotificationSettings, OrderTimings};
 use crate::db::{self, DbPool};
 use crate::storage::Storage;
 
@@ -19,6 +19,31 @@ pub async fn run(pool: DbPool, timings: OrderTimings, files: FileSettings, stora
         }
         if let Err(e) = sweep_files(&pool, &files, &storage).await {
             tracing::warn!(error = ?e, "sweeping unreferenced files failed; retrying next tick");
+        }
+    }
+}
+
+/// Delivers notifications until the task is dropped: at once when woken, otherwise every
+/// `poll_interval`, and again straight away while there is more to do.
+pub async fn deliver_notifications(
+    pool: DbPool,
+    settings: NotificationSettings,
+    mailer: crate::mail::Mailer,
+    wake: crate::wake::Wake,
+) {
+    loop {
+        let busy = match notifications::run_once(&pool, &settings, &mailer).await {
+            Ok(n) => n > 0,
+            Err(e) => {
+                tracing::warn!(error = ?e, "notification round failed; retrying");
+                false
+            }
+        };
+        if !busy {
+            tokio::select! {
+                () = tokio::time::sleep(settings.poll_interval) => {}
+                () = wake.notified() => {}
+            }
         }
     }
 }
@@ -64,6 +89,6 @@ pub async fn run_once(pool: &DbPool, timings: &OrderTimings) -> anyhow::Result<u
         }
     }
     db::idempotency::delete_expired_keys(&mut conn).await?;
-    db::outbox::purge_expired_reset_tokens(&mut conn).await?;
+    db::outbox::purge_expired_tokens(&mut conn).await?;
     Ok(moved)
 }

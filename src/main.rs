@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 use createspace::config::Settings;
 use createspace::db::{self, bootstrap};
 use createspace::http::docs;
-use createspace::startup::Application;
+use createspace::startup::{Application, Workers};
 use createspace::telemetry;
 
 #[derive(Parser)]
@@ -25,6 +25,9 @@ struct Cli {
 enum Command {
     /// Run the HTTP API (the default): finds or starts PostgreSQL, creates and migrates the database.
     Serve,
+    /// Run the background worker alone (notifications, time-based transitions, file sweeps), for
+    /// deployments that run API instances and workers apart.
+    Worker,
     /// Apply pending migrations and exit.
     Migrate,
     /// Print the OpenAPI document as pretty JSON.
@@ -187,6 +190,16 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 println!("  creative: user3@seed.example");
                 println!("  password: {}", createspace::seed::PASSWORD);
             }
+            Ok(())
+        }
+        Command::Worker => {
+            let pool = db::pool(&url.as_string(), settings.database_pool_size)?;
+            let storage = createspace::storage::Storage::new(&settings.files.storage)?;
+            let signal = createspace::wake::Signal::default();
+            let workers = Workers::spawn(&pool, &settings, &storage, &signal)?;
+            tracing::info!("worker running; stop with Ctrl-C");
+            workers.run_until_stopped().await?;
+            tracing::info!("worker stopped");
             Ok(())
         }
         Command::Serve => {

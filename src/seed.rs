@@ -31,13 +31,15 @@ $$ LANGUAGE sql VOLATILE;
 async fn users(conn: &mut AsyncPgConnection, n: i64, hash: &str) -> anyhow::Result<()> {
     // One in three is a creative, each with two services.
     diesel::sql_query(
-        "INSERT INTO users (id, email, password_hash, display_name, bio, created_at, updated_at) \
+        "INSERT INTO users (id, email, password_hash, display_name, bio, created_at, updated_at, \
+                            email_verified_at) \
          SELECT pg_temp.uuid7(now() - interval '800 days' + g * interval '1 minute'), \
                 'user' || g || '@seed.example', $1, \
                 (ARRAY['Ada','Grace','Alan','Edsger','Barbara','Donald','Frances','Ken'])[1 + g % 8] \
                   || ' ' || g, \
                 CASE WHEN g % 3 = 0 THEN 'Illustrator and designer' END, \
-                now() - interval '800 days', now() - interval '800 days' \
+                now() - interval '800 days', now() - interval '800 days', \
+                now() - interval '800 days' \
          FROM generate_series(1, $2) g",
     )
     .bind::<diesel::sql_types::Text, _>(hash)

@@ -15,7 +15,53 @@ use crate::http::{self, request_id, state::AppState};
 pub struct Application {
     port: u16,
     server: Server,
-    worker: tokio::task::JoinHandle<()>,
+    workers: Workers,
+}
+
+/// The background tasks of an instance; dropped (aborted) with it.
+pub struct Workers(Vec<tokio::task::JoinHandle<()>>);
+
+impl Workers {
+    /// The worker's tasks: time-based transitions and file sweeps, and notification delivery
+    /// woken by `signal` (locally) and by other instances' `NOTIFY`.
+    pub fn spawn(
+        pool: &DbPool,
+        settings: &Settings,
+        storage: &crate::storage::Storage,
+        signal: &crate::wake::Signal,
+    ) -> anyhow::Result<Self> {
+        let mailer = crate::mail::Mailer::new(&settings.notifications)?;
+        Ok(Workers(vec![
+            tokio::spawn(crate::jobs::run(
+                pool.clone(),
+                settings.orders.clone(),
+                settings.files.clone(),
+                storage.clone(),
+            )),
+            tokio::spawn(crate::jobs::deliver_notifications(
+                pool.clone(),
+                settings.notifications.clone(),
+                mailer,
+                signal.local.clone(),
+            )),
+            tokio::spawn(crate::wake::listen(pool.clone(), signal.local.clone())),
+        ]))
+    }
+
+    /// Runs until SIGINT/SIGTERM (the `worker` command).
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        tokio::signal::ctrl_c().await?;
+        drop(self);
+        Ok(())
+    }
+}
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
+    }
 }
 
 impl Application {
@@ -26,17 +72,20 @@ impl Application {
             .map_err(|e| anyhow::anyhow!("cannot listen on {address}: {e}"))?;
         let port = listener.local_addr()?.port();
         let storage = crate::storage::Storage::new(&settings.files.storage)?;
-        let worker = tokio::spawn(crate::jobs::run(
-            pool.clone(),
-            settings.orders.clone(),
-            settings.files.clone(),
-            storage.clone(),
-        ));
-        let server = run(listener, settings, pool, storage)?;
+        let signal = crate::wake::Signal::default();
+        let mut workers = if settings.notifications.worker_in_serve {
+            Workers::spawn(&pool, &settings, &storage, &signal)?
+        } else {
+            Workers(Vec::new())
+        };
+        workers
+            .0
+            .push(tokio::spawn(signal.clone().announce(pool.clone())));
+        let server = run(listener, settings, pool, storage, signal)?;
         Ok(Application {
             port,
             server,
-            worker,
+            workers,
         })
     }
 
@@ -47,7 +96,7 @@ impl Application {
     /// Serves until SIGINT/SIGTERM; in-flight requests get up to 30 s to finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
-        self.worker.abort();
+        drop(self.workers);
         result
     }
 }
@@ -82,12 +131,13 @@ fn run(
     settings: Settings,
     pool: DbPool,
     storage: crate::storage::Storage,
+    signal: crate::wake::Signal,
 ) -> anyhow::Result<Server> {
     let max_body = settings.max_json_bytes;
     let client_request_timeout = settings.client_request_timeout;
     let body_timeout = http::extract::BodyTimeout(settings.request_body_timeout);
     let origins = settings.cors_allowed_origins.clone();
-    let state = web::Data::new(AppState::new(settings, pool, storage));
+    let state = web::Data::new(AppState::new(settings, pool, storage, signal));
     let server = HttpServer::new(move || {
         // Last wrapped runs first: request id, then the span, then problem+json for every error
         // response below it (CORS refusals included), then CORS.
@@ -97,6 +147,7 @@ fn run(
             .wrap(TracingLogger::<request_id::RequestSpan>::new())
             .wrap(from_fn(request_id::middleware))
             .wrap(from_fn(http::security_headers))
+            .wrap(from_fn(http::wake_after_writes))
             .app_data(state.clone())
             .app_data(web::PayloadConfig::new(max_body))
             .app_data(body_timeout)

@@ -20,11 +20,13 @@ pub struct Summary {
     pub due_soon: i64,
     /// Messages in the user's orders they have not read (their own never count).
     pub unread_messages: i64,
+    /// In-app notifications not yet read.
+    pub unread_notifications: i64,
     /// As a creative: the median seconds from placement to first answer, last 30 days.
     pub median_first_response: Option<i64>,
 }
 
-/// Eight queries; the six counters each a range scan of one role's index (nobody is both parties of one order, so the
+/// Nine queries; the six counters each a range scan of one role's index (nobody is both parties of one order, so the
 /// two roles' counts add up).
 pub async fn summary(
     conn: &mut AsyncPgConnection,
@@ -54,6 +56,7 @@ pub async fn summary(
         late,
         due_soon,
         unread_messages: crate::db::messages::unread_total(conn, user).await?,
+        unread_notifications: crate::db::notifications::unread_count(conn, user).await?,
         median_first_response: orders::median_first_response(conn, user).await?,
     })
 }

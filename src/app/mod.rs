@@ -10,5 +10,6 @@ pub mod cancellations;
 pub mod dashboard;
 pub mod messages;
 pub mod moves;
+pub mod notifications;
 pub mod orders;
 pub mod sessions;

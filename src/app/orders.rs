@@ -22,6 +22,8 @@ pub struct PlaceOrder {
     pub price: Option<(i64, String)>,
     pub due_at: Option<DateTime<Utc>>,
     pub revisions_included: Option<i32>,
+    /// Only creatives with a verified email address take orders (`REQUIRE_EMAIL_VERIFICATION`).
+    pub verified_creatives_only: bool,
 }
 
 /// Places an order for `client` and tells the creative (`order.placed`), in one transaction — a
@@ -249,7 +251,7 @@ async fn custom(
         .due_at
         .and_then(|d| errors.check("due_at", parse_due_at(d, Utc::now())));
     let creative = match input.creative_id {
-        Some(id) => creative(conn, id, client, errors).await?,
+        Some(id) => creative(conn, id, client, input.verified_creatives_only, errors).await?,
         None => None,
     };
     let (Some(creative), Some(title), Some(price), Some(due_at)) = (creative, title, price, due_at)
@@ -276,6 +278,7 @@ async fn creative(
     conn: &mut AsyncPgConnection,
     id: UserId,
     client: UserId,
+    verified_only: bool,
     errors: &mut FieldErrors,
 ) -> Result<Option<UserId>, ApiError> {
     if id == client {
@@ -297,6 +300,14 @@ async fn creative(
         ));
         return Ok(None);
     };
+    if verified_only && creative.email_verified_at.is_none() {
+        errors.push(FieldError::new(
+            "creative_id",
+            "creative_unverified",
+            "this creative has not verified their email address yet and cannot take orders",
+        ));
+        return Ok(None);
+    }
     if creative.custom_orders == CustomOrders::PastClients
         && !orders::completed_between(conn, client, id).await?
     {

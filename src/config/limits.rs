@@ -25,6 +25,8 @@ pub struct RateLimitSettings {
     pub messages_per_user_per_hour: u32,
     /// Files one user uploads.
     pub uploads_per_user_per_hour: u32,
+    /// Verification mails one user asks for again.
+    pub verification_emails_per_user_per_hour: u32,
 }
 
 impl RateLimitSettings {
@@ -42,6 +44,11 @@ impl RateLimitSettings {
             )?,
             messages_per_user_per_hour: parse(get, "MESSAGES_PER_USER_PER_HOUR", 300)?,
             uploads_per_user_per_hour: parse(get, "UPLOADS_PER_USER_PER_HOUR", 100)?,
+            verification_emails_per_user_per_hour: parse(
+                get,
+                "VERIFICATION_EMAILS_PER_USER_PER_HOUR",
+                5,
+            )?,
         })
     }
 
@@ -56,6 +63,7 @@ impl RateLimitSettings {
             cancellation_requests_per_user_per_hour: 1_000_000,
             messages_per_user_per_hour: 1_000_000,
             uploads_per_user_per_hour: 1_000_000,
+            verification_emails_per_user_per_hour: 1_000_000,
         }
     }
 }

@@ -6,9 +6,11 @@ use std::time::Duration;
 use secrecy::SecretString;
 
 mod limits;
+mod mail;
 mod storage;
 
 pub use limits::{canonical, HashingSettings, IpNet, RateLimitSettings};
+pub use mail::{MailTransport, NotificationSettings};
 pub use storage::{FileSettings, S3Settings, StorageSettings};
 
 #[derive(Debug, thiserror::Error)]
@@ -160,6 +162,7 @@ pub struct Settings {
     /// Peers whose `X-Forwarded-For` is believed (a load balancer in front of the API).
     pub trusted_proxies: Vec<IpNet>,
     pub orders: OrderTimings,
+    pub notifications: NotificationSettings,
 }
 
 pub(crate) type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -217,6 +220,7 @@ impl Settings {
             files: FileSettings::from_lookup(get)?,
             trusted_proxies: limits::trusted_proxies(get)?,
             orders: OrderTimings::from_lookup(get)?,
+            notifications: NotificationSettings::from_lookup(get, environment)?,
         })
     }
 }

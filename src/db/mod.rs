@@ -6,6 +6,7 @@ pub mod bootstrap;
 pub mod deliveries;
 pub mod idempotency;
 pub mod messages;
+pub mod notifications;
 pub mod orders;
 pub mod outbox;
 pub mod schema;

@@ -38,29 +38,30 @@ pub async fn insert(conn: &mut AsyncPgConnection, event: &Event) -> QueryResult<
         .map(|_| ())
 }
 
-/// Removes the reset tokens from `user`'s password-reset events: once a reset is done, no token of
-/// theirs works, and none should be left to read.
-pub async fn purge_reset_tokens_of(
+/// Removes the tokens from `user`'s events of `event_type` (a reset, a verification): once one is
+/// used, no token of theirs works, and none should be left to read.
+pub async fn purge_tokens_of(
     conn: &mut AsyncPgConnection,
     user: UserId,
+    event_type: &str,
 ) -> QueryResult<usize> {
     diesel::sql_query(
         "UPDATE outbox_events SET payload = payload - 'token' \
-         WHERE event_type = 'user.password_reset_requested' AND aggregate_id = $1 \
-         AND payload ? 'token'",
+         WHERE event_type = $2 AND aggregate_id = $1 AND payload ? 'token'",
     )
     .bind::<diesel::sql_types::Uuid, _>(user)
+    .bind::<diesel::sql_types::Text, _>(event_type)
     .execute(conn)
     .await
 }
 
-/// Removes reset tokens from password-reset events whose token has expired, delivered or not: past
-/// its expiry the plaintext is of use to nobody but someone reading the database.
-pub async fn purge_expired_reset_tokens(conn: &mut AsyncPgConnection) -> QueryResult<usize> {
+/// Removes tokens (reset, verification) from events whose token has expired, delivered or not:
+/// past its expiry the plaintext is of use to nobody but someone reading the database.
+pub async fn purge_expired_tokens(conn: &mut AsyncPgConnection) -> QueryResult<usize> {
     diesel::sql_query(
         "UPDATE outbox_events SET payload = payload - 'token' \
-         WHERE event_type = 'user.password_reset_requested' AND payload ? 'token' \
-         AND (payload->>'expires_at')::timestamptz < now()",
+         WHERE event_type IN ('user.password_reset_requested', 'user.email_verification_requested') \
+         AND payload ? 'token' AND (payload->>'expires_at')::timestamptz < now()",
     )
     .execute(conn)
     .await

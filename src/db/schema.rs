@@ -15,6 +15,59 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         custom_orders -> Text,
+        email_verified_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    notification_deliveries (id) {
+        id -> Uuid,
+        event_id -> Uuid,
+        recipient_id -> Uuid,
+        channel -> Text,
+        status -> Text,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        last_error -> Nullable<Text>,
+        delivered_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        batch_order_id -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    notifications (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        event_id -> Uuid,
+        event_type -> Text,
+        order_id -> Nullable<Uuid>,
+        title -> Text,
+        body -> Text,
+        created_at -> Timestamptz,
+        read_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    notification_preferences (user_id, event_type, channel) {
+        user_id -> Uuid,
+        event_type -> Text,
+        channel -> Text,
+        enabled -> Bool,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    email_verification_tokens (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        email -> Text,
+        token_hash -> Bytea,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -61,12 +114,7 @@ diesel::table! {
         recipients -> Array<Uuid>,
         payload -> Jsonb,
         created_at -> Timestamptz,
-        available_at -> Timestamptz,
-        attempts -> Int4,
-        claimed_at -> Nullable<Timestamptz>,
-        claimed_by -> Nullable<Text>,
-        delivered_at -> Nullable<Timestamptz>,
-        last_error -> Nullable<Text>,
+        dispatched_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -199,6 +247,9 @@ diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (family_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(password_reset_tokens -> users (user_id));
+diesel::joinable!(notification_deliveries -> outbox_events (event_id));
+diesel::joinable!(notifications -> users (user_id));
+diesel::joinable!(email_verification_tokens -> users (user_id));
 diesel::joinable!(services -> users (creative_id));
 diesel::joinable!(order_transitions -> orders (order_id));
 diesel::joinable!(messages -> orders (order_id));
@@ -209,6 +260,10 @@ diesel::joinable!(cancellation_requests -> orders (order_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
+    notification_deliveries,
+    notifications,
+    notification_preferences,
+    email_verification_tokens,
     refresh_tokens,
     sessions,
     password_reset_tokens,

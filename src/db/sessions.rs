@@ -48,7 +48,7 @@ pub async fn active_caller(
     conn: &mut AsyncPgConnection,
     user: UserId,
     session: Uuid,
-) -> QueryResult<Option<(UserId, bool)>> {
+) -> QueryResult<Option<(UserId, bool, bool)>> {
     users::table
         .inner_join(sessions::table)
         .filter(users::id.eq(user))
@@ -56,7 +56,11 @@ pub async fn active_caller(
         .filter(sessions::id.eq(session))
         .filter(sessions::revoked_at.is_null())
         .filter(sessions::expires_at.gt(now))
-        .select((users::id, users::is_admin))
+        .select((
+            users::id,
+            users::is_admin,
+            users::email_verified_at.is_not_null(),
+        ))
         .first(conn)
         .await
         .optional()

@@ -8,8 +8,11 @@ use diesel::sql_types::{Text, Uuid as SqlUuid};
 use uuid::Uuid;
 
 use crate::domain::account::CustomOrders;
-use crate::domain::ids::{AttachmentId, DeliveryId, MessageId, OrderId, ServiceId, UserId};
+use crate::domain::ids::{
+    AttachmentId, DeliveryId, MessageId, NotificationId, OrderId, ServiceId, UserId,
+};
 use crate::domain::messages::MessageKind;
+use crate::domain::notify::Channel;
 use crate::domain::order::{ActorRole, CancellationStatus, OrderStatus};
 
 macro_rules! text_enum {
@@ -36,6 +39,7 @@ text_enum!(ActorRole);
 text_enum!(CancellationStatus);
 text_enum!(CustomOrders);
 text_enum!(MessageKind);
+text_enum!(Channel);
 
 macro_rules! uuid_id {
     ($ty:ident) => {
@@ -59,3 +63,4 @@ uuid_id!(ServiceId);
 uuid_id!(MessageId);
 uuid_id!(AttachmentId);
 uuid_id!(DeliveryId);
+uuid_id!(NotificationId);

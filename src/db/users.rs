@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::domain::account::CustomOrders;
 use crate::domain::ids::UserId;
 
-use super::schema::{password_reset_tokens, users};
+use super::schema::{email_verification_tokens, password_reset_tokens, users};
 pub use super::Update;
 
 #[derive(Clone, Debug, Queryable, Selectable)]
@@ -27,6 +27,7 @@ pub struct UserRow {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub custom_orders: CustomOrders,
+    pub email_verified_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Insertable)]
@@ -261,4 +262,63 @@ pub async fn display_names(
         .select((users::id, users::display_name))
         .load(conn)
         .await
+}
+
+// --- email verification tokens -------------------------------------------------------------------
+
+#[derive(Insertable)]
+#[diesel(table_name = email_verification_tokens)]
+pub struct NewVerificationToken<'a> {
+    pub id: Uuid,
+    pub user_id: UserId,
+    pub email: &'a str,
+    pub token_hash: Vec<u8>,
+    pub expires_at: DateTime<Utc>,
+}
+
+pub async fn insert_verification_token(
+    conn: &mut AsyncPgConnection,
+    token: NewVerificationToken<'_>,
+) -> QueryResult<()> {
+    diesel::insert_into(email_verification_tokens::table)
+        .values(&token)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// Uses up a live verification token and marks its user's address verified, if the address is
+/// still the one the token was sent to. The user, or `None` when the token is not live.
+pub async fn consume_verification_token(
+    conn: &mut AsyncPgConnection,
+    hash: &[u8],
+) -> QueryResult<Option<UserId>> {
+    let used: Option<(UserId, String)> = diesel::update(
+        email_verification_tokens::table
+            .filter(email_verification_tokens::token_hash.eq(hash))
+            .filter(email_verification_tokens::used_at.is_null())
+            .filter(email_verification_tokens::expires_at.gt(diesel::dsl::now)),
+    )
+    .set(email_verification_tokens::used_at.eq(diesel::dsl::now))
+    .returning((
+        email_verification_tokens::user_id,
+        email_verification_tokens::email,
+    ))
+    .get_result(conn)
+    .await
+    .optional()?;
+    let Some((user, email)) = used else {
+        return Ok(None);
+    };
+    let verified = diesel::update(
+        users::table
+            .filter(users::id.eq(user))
+            .filter(users::email.eq(&email)),
+    )
+    .set(users::email_verified_at.eq(diesel::dsl::sql::<
+        diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
+    >("COALESCE(email_verified_at, now())")))
+    .execute(conn)
+    .await?;
+    Ok((verified == 1).then_some(user))
 }

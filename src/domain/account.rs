@@ -121,7 +121,8 @@ pub fn parse_time_zone(raw: &str) -> Result<String, Invalid> {
                     .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '+'))
         })
         && value.starts_with(|c: char| c.is_ascii_uppercase());
-    if !shape_ok {
+    // A zone the tz database does not know would show every time in mail as UTC.
+    if !shape_ok || value.parse::<chrono_tz::Tz>().is_err() {
         return Err(Invalid::new(
             "invalid_time_zone",
             "must be an IANA time zone name such as `Europe/Berlin` or `UTC`",
@@ -209,6 +210,10 @@ mod tests {
         assert!(parse_time_zone("europe/berlin").is_err());
         assert!(parse_time_zone("Europe//Berlin").is_err());
         assert!(parse_time_zone("'; DROP").is_err());
+        assert!(
+            parse_time_zone("Mars/Olympus_Mons").is_err(),
+            "not in the tz database"
+        );
     }
 
     #[test]

@@ -79,3 +79,4 @@ impl MessageId {
 typed_id!(MessageId);
 typed_id!(AttachmentId);
 typed_id!(DeliveryId);
+typed_id!(NotificationId);

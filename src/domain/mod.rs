@@ -27,6 +27,7 @@ pub mod events;
 pub mod ids;
 pub mod messages;
 pub mod money;
+pub mod notify;
 pub mod order;
 pub mod text;
 pub mod time;

@@ -16,6 +16,22 @@ use crate::domain::ids::UserId;
 pub struct AuthUser {
     pub id: UserId,
     pub is_admin: bool,
+    /// Whether the account's email address is verified.
+    pub email_verified: bool,
+}
+
+impl AuthUser {
+    /// Placing orders and publishing services need a verified address when
+    /// `REQUIRE_EMAIL_VERIFICATION` is on (403 `email_unverified`).
+    pub fn require_verified(&self, state: &AppState) -> Result<(), ApiError> {
+        if self.email_verified || !state.settings.notifications.require_email_verification {
+            return Ok(());
+        }
+        Err(ApiError::Forbidden {
+            code: "email_unverified",
+            detail: "Verify your email address first: follow the link we sent you, or ask for a new one with POST /v1/auth/verify-email/resend.".into(),
+        })
+    }
 }
 
 const MISSING: &str = "A valid bearer access token is required.";
@@ -48,10 +64,15 @@ impl FromRequest for AuthUser {
                 ApiError::Unauthorized(INVALID)
             })?;
             let mut conn = db::connection(&state.pool).await?;
-            let (id, is_admin) = db::sessions::active_caller(&mut conn, claims.sub, claims.sid)
-                .await?
-                .ok_or(ApiError::Unauthorized(INVALID))?;
-            Ok(AuthUser { id, is_admin })
+            let (id, is_admin, email_verified) =
+                db::sessions::active_caller(&mut conn, claims.sub, claims.sid)
+                    .await?
+                    .ok_or(ApiError::Unauthorized(INVALID))?;
+            Ok(AuthUser {
+                id,
+                is_admin,
+                email_verified,
+            })
         })
     }
 }

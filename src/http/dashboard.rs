@@ -55,7 +55,8 @@ impl StatusCounts {
 #[schema(example = json!({
     "as_client": {"new": 1, "in_progress": 2, "delivered": 0, "completed": 5, "declined": 0, "cancelled": 1, "disputed": 0},
     "as_creative": {"new": 3, "in_progress": 1, "delivered": 1, "completed": 12, "declined": 2, "cancelled": 0, "disputed": 0},
-    "late": 1, "due_within_48h": 2, "unread_messages": 3, "median_first_response_seconds": 5400}))]
+    "late": 1, "due_within_48h": 2, "unread_messages": 3, "unread_notifications": 4,
+    "median_first_response_seconds": 5400}))]
 pub struct Dashboard {
     /// Orders the caller placed, by status.
     pub as_client: StatusCounts,
@@ -67,6 +68,8 @@ pub struct Dashboard {
     pub due_within_48h: i64,
     /// Messages in the caller's orders they have not read (their own never count).
     pub unread_messages: i64,
+    /// Notifications in the caller's in-app inbox not yet read.
+    pub unread_notifications: i64,
     /// As a creative: the median time, in seconds, from an order's placement to the caller's first
     /// answer (a message, a confirmation or a decline), over orders placed in the last 30 days that
     /// have one; `null` when there is none.
@@ -92,6 +95,7 @@ async fn get_dashboard(
         late: summary.late,
         due_within_48h: summary.due_soon,
         unread_messages: summary.unread_messages,
+        unread_notifications: summary.unread_notifications,
         median_first_response_seconds: summary.median_first_response,
     }))
 }

@@ -20,16 +20,18 @@ Conventions: JSON in snake_case; ids are UUIDv7; timestamps RFC 3339 UTC; money 
 return `{\"data\": [...], \"next_cursor\": ...}`; every error is `application/problem+json` (RFC 9457) \
 with a stable `code`; writes take `If-Match: \"<version>\"` and responses carry `ETag`.",
         version = "1.0.0",
+        contact(name = "CreateSpace support", email = "contact@tristetix.com"),
     ),
     components(
         schemas(
             ProblemDetails, FieldError,
             events::OrderPlaced, events::OrderUpdated, events::OrderStatusChanged,
             events::CancellationRequested, events::CancellationRejected, events::RejectionReason,
-            events::PasswordResetRequested, events::MessagePosted, events::EventPrice
+            events::PasswordResetRequested, events::MessagePosted, events::EventPrice,
+            events::EmailVerificationRequested
         ),
         responses(
-            BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PreconditionFailed,
+            BadRequest, Unauthorized, Forbidden, EmailUnverified, NotFound, Conflict, PreconditionFailed,
             PayloadTooLarge, RequestTimeout, UnsupportedMediaType, ValidationFailed, RateLimited, ServiceUnavailable
         )
     ),
@@ -43,6 +45,8 @@ with a stable `code`; writes take `If-Match: \"<version>\"` and responses carry 
         (name = "messages", description = "Each order's thread: messages, files, read markers"),
         (name = "deliveries", description = "Work handed over on an order"),
         (name = "dashboard", description = "Per-user counters"),
+        (name = "notifications", description = "The in-app inbox and notification preferences"),
+        (name = "admin", description = "The support team's tools (admins only)"),
     )
 )]
 struct Root;
@@ -83,6 +87,8 @@ pub fn openapi() -> serde_json::Value {
         super::orders::deliveries::Api::openapi(),
         super::attachments::Api::openapi(),
         super::dashboard::Api::openapi(),
+        super::notifications::Api::openapi(),
+        super::admin::Api::openapi(),
     ] {
         doc.merge(part);
     }
@@ -154,6 +160,15 @@ problem!(
     "Not allowed",
     "The caller takes part in the resource but may not do this.",
     "Your role on this order does not allow this move."
+);
+problem!(
+    EmailUnverified,
+    403,
+    "email_unverified",
+    "Not allowed",
+    "The caller's email address is not verified (when `REQUIRE_EMAIL_VERIFICATION` is on): placing \
+     orders and publishing services need a verified address.",
+    "Verify your email address first: follow the link we sent you, or ask for a new one with POST /v1/auth/verify-email/resend."
 );
 problem!(
     NotFound,

@@ -1,6 +1,7 @@
 //! The HTTP layer: routing, extractors, handlers and the OpenAPI document. Handlers turn requests
 //! into domain values, call `db` queries (composed in transactions) and map results to responses.
 
+pub mod admin;
 pub mod attachments;
 pub mod auth;
 pub mod auth_user;
@@ -15,6 +16,7 @@ pub mod health;
 pub mod idempotency;
 pub mod me;
 pub mod money;
+pub mod notifications;
 pub mod orders;
 pub mod pagination;
 pub mod rate_limit;
@@ -50,7 +52,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(orders::messages::routes)
                 .configure(orders::deliveries::routes)
                 .configure(attachments::routes)
-                .configure(dashboard::routes),
+                .configure(dashboard::routes)
+                .configure(notifications::routes)
+                .configure(admin::routes),
         )
         .service(web::resource("/swagger-ui").route(web::get().to(|| async {
             HttpResponse::PermanentRedirect()
@@ -106,6 +110,31 @@ pub fn problemize<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerR
     }
     let res = ServiceResponse::new(req, replacement).map_into_right_body();
     Ok(ErrorHandlerResponse::Response(res))
+}
+
+/// After a write that succeeded, wakes the notification workers: its transaction has committed by
+/// the time the response exists, so the `NOTIFY` this may send is never inside it. A write that
+/// wrote no event costs one empty worker round, which is cheaper than tracking which ones did.
+pub async fn wake_after_writes(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> actix_web::Result<ServiceResponse<BoxBody>> {
+    let write = !matches!(
+        *req.method(),
+        actix_web::http::Method::GET
+            | actix_web::http::Method::HEAD
+            | actix_web::http::Method::OPTIONS
+    );
+    let signal = req
+        .app_data::<web::Data<state::AppState>>()
+        .map(|s| s.signal.clone());
+    let res = next.call(req).await?.map_into_boxed_body();
+    if write && res.status().is_success() {
+        if let Some(signal) = signal {
+            signal.poke();
+        }
+    }
+    Ok(res)
 }
 
 /// Headers every response carries: no MIME sniffing, no referrer leaking ids in URLs, and no caching

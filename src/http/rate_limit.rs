@@ -94,6 +94,8 @@ pub struct CreationLimits {
     pub cancellation_requests: Limiter<UserId>,
     pub messages: Limiter<UserId>,
     pub uploads: Limiter<UserId>,
+    /// Verification mails one user asks for again.
+    pub verification_emails: Limiter<UserId>,
 }
 
 impl CreationLimits {
@@ -107,6 +109,7 @@ impl CreationLimits {
             )),
             messages: Limiter::new(per_hour(s.messages_per_user_per_hour)),
             uploads: Limiter::new(per_hour(s.uploads_per_user_per_hour)),
+            verification_emails: Limiter::new(per_hour(s.verification_emails_per_user_per_hour)),
         }
     }
 

@@ -161,6 +161,7 @@ fn parse_description(raw: &str) -> Result<String, crate::domain::Invalid> {
             headers(("Location" = String, description = "URL of the new service"), ("ETag" = String))),
         (status = 400, response = docs::BadRequest),
         (status = 401, response = docs::Unauthorized),
+        (status = 403, response = docs::EmailUnverified),
         (status = 415, response = docs::UnsupportedMediaType),
         (status = 422, response = docs::ValidationFailed),
         (status = 429, response = docs::RateLimited),
@@ -170,6 +171,7 @@ async fn create_service(
     caller: AuthUser,
     body: Json<CreateServiceRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    caller.require_verified(&state)?;
     state.creation_limits.services.check(&caller.id)?;
     let body = body.0;
     let mut errors = FieldErrors::new();

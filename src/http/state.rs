@@ -19,11 +19,19 @@ pub struct AppState {
     pub storage: crate::storage::Storage,
     /// Uploads in flight on this instance.
     pub uploads: tokio::sync::Semaphore,
+    /// Wakes the notification workers after a write.
+    pub signal: crate::wake::Signal,
 }
 
 impl AppState {
-    pub fn new(settings: Settings, pool: DbPool, storage: crate::storage::Storage) -> Self {
+    pub fn new(
+        settings: Settings,
+        pool: DbPool,
+        storage: crate::storage::Storage,
+        signal: crate::wake::Signal,
+    ) -> Self {
         AppState {
+            signal,
             keys: Keys::new(&settings.jwt),
             login_limiter: AttemptLimiter::new(&settings.rate_limits),
             reset_limiter: AttemptLimiter::new(&settings.rate_limits),

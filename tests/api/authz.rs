@@ -17,7 +17,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use sha2::{Digest, Sha256};
 
 use crate::helpers::{
-    reset_token_for, sid_of, test_settings, TestApp, TestUser, JWT_SECRET, PASSWORD,
+    mailed_token, reset_token_for, sid_of, test_settings, TestApp, TestUser, JWT_SECRET, PASSWORD,
 };
 
 /// The key id the server derives from its secret (the first six bytes of its SHA-256, in hex).
@@ -104,6 +104,28 @@ const MATRIX: &[Row] = &[
     // Delivering is the creative's move.
     ("createDelivery", [401, 401, 401, 404, 403, 201, 403]),
     ("listDeliveries", [401, 401, 401, 404, 200, 200, 200]),
+    // Everyone has an inbox and preferences of their own; a notification is its recipient's only
+    // (here the creative's, of the order placed with them), admins included.
+    ("listNotifications", [401, 401, 401, 200, 200, 200, 200]),
+    ("readNotification", [401, 401, 401, 404, 404, 200, 404]),
+    ("readAllNotifications", [401, 401, 401, 200, 200, 200, 200]),
+    (
+        "getNotificationPreferences",
+        [401, 401, 401, 200, 200, 200, 200],
+    ),
+    (
+        "putNotificationPreferences",
+        [401, 401, 401, 200, 200, 200, 200],
+    ),
+    // The token in the body is the proof; the resend is for the caller's own address.
+    ("verifyEmail", [204, 204, 204, 204, 204, 204, 204]),
+    (
+        "resendVerificationEmail",
+        [401, 401, 401, 202, 202, 202, 202],
+    ),
+    // The support team's tools exist only for admins: anyone else gets 404.
+    ("listDeadLetters", [401, 401, 401, 404, 404, 404, 200]),
+    ("retryDeadLetter", [401, 401, 401, 404, 404, 404, 200]),
 ];
 
 /// The people of one scenario: the order's client and creative, someone unrelated, and an admin.
@@ -300,8 +322,110 @@ async fn arrange(app: &TestApp, w: &World, op: &str, n: usize) -> Call {
             ),
         ),
         "listOrders" => call(Method::GET, "/v1/orders".into(), None),
+        "listNotifications"
+        | "readNotification"
+        | "readAllNotifications"
+        | "getNotificationPreferences"
+        | "putNotificationPreferences"
+        | "verifyEmail"
+        | "resendVerificationEmail"
+        | "listDeadLetters"
+        | "retryDeadLetter" => arrange_notifications(app, w, op, n).await,
         _ => arrange_order(app, w, op).await,
     }
+}
+
+/// The inbox, preferences, address verification and dead letters.
+async fn arrange_notifications(app: &TestApp, w: &World, op: &str, n: usize) -> Call {
+    match op {
+        "listNotifications" => call(Method::GET, "/v1/notifications".into(), None),
+        "readAllNotifications" => call(Method::POST, "/v1/notifications/read-all".into(), None),
+        "getNotificationPreferences" => {
+            call(Method::GET, "/v1/me/notification-preferences".into(), None)
+        }
+        "putNotificationPreferences" => call(
+            Method::PUT,
+            "/v1/me/notification-preferences".into(),
+            Some(json!({"preferences": [
+                {"event_type": "message.posted", "channel": "email", "enabled": false}]})),
+        ),
+        "readNotification" => {
+            app.order_in("new", &w.client, &w.creative).await;
+            let id = newest_notification(app, w.creative.id).await;
+            Call {
+                owner_is_creative: true,
+                ..call(Method::POST, format!("/v1/notifications/{id}/read"), None)
+            }
+        }
+        "verifyEmail" => {
+            let user = app.register(&format!("unverified-{n}")).await;
+            let token = mailed_token(app, user.id, "user.email_verification_requested")
+                .await
+                .unwrap();
+            call(
+                Method::POST,
+                "/v1/auth/verify-email".into(),
+                Some(json!({ "token": token })),
+            )
+        }
+        "resendVerificationEmail" => {
+            call(Method::POST, "/v1/auth/verify-email/resend".into(), None)
+        }
+        "listDeadLetters" => call(Method::GET, "/v1/admin/dead-letters".into(), None),
+        _ => {
+            // Someone's verification mail, given up on.
+            let user = app.register(&format!("bounced-{n}")).await;
+            mailed_token(app, user.id, "user.email_verification_requested").await;
+            app.sql(&format!(
+                "UPDATE notification_deliveries SET status = 'dead' WHERE recipient_id = '{}'",
+                user.id
+            ))
+            .await;
+            let id = dead_letter_of(app, user.id).await;
+            call(
+                Method::POST,
+                format!("/v1/admin/dead-letters/{id}/retry"),
+                None,
+            )
+        }
+    }
+}
+
+/// Waits for the worker to put a notification in `user`'s inbox; its id.
+async fn newest_notification(app: &TestApp, user: uuid::Uuid) -> uuid::Uuid {
+    use createspace::db::schema::notifications::dsl as n;
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    for _ in 0..200 {
+        let mut conn = app.conn().await;
+        let found: Option<uuid::Uuid> = n::notifications
+            .filter(n::user_id.eq(user))
+            .order(n::id.desc())
+            .select(n::id)
+            .first(&mut conn)
+            .await
+            .optional()
+            .unwrap();
+        if let Some(id) = found {
+            return id;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no notification for {user}");
+}
+
+async fn dead_letter_of(app: &TestApp, user: uuid::Uuid) -> uuid::Uuid {
+    use createspace::db::schema::notification_deliveries::dsl as d;
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    let mut conn = app.conn().await;
+    d::notification_deliveries
+        .filter(d::recipient_id.eq(user))
+        .filter(d::status.eq("dead"))
+        .select(d::id)
+        .first(&mut conn)
+        .await
+        .unwrap()
 }
 
 /// Operations on one order, placed by the world's client with its creative, in the state the

@@ -7,7 +7,7 @@ use diesel_async::RunQueryDsl;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{json_ok, problem, reset_token_for, TestApp, PASSWORD};
+use crate::helpers::{json_ok, problem, reset_token_for, token_left_in_outbox, TestApp, PASSWORD};
 
 // 7. (Low) A 500 from bad input.
 #[tokio::test]
@@ -100,7 +100,7 @@ async fn h03_a_password_reset_ends_every_token_of_the_account_at_once() {
     let body = problem(confirm(first).await, StatusCode::UNPROCESSABLE_ENTITY).await;
     assert_eq!(body["errors"][0]["code"], "invalid_token");
     // (b) no plaintext token is left in the outbox
-    assert_eq!(reset_token_for(app, ada.id).await, None);
+    assert_eq!(token_left_in_outbox(app, ada.id).await, None);
     // (c) every session ends now, access tokens included, not in 15 minutes
     for access in [&ada.token, &other_access] {
         let res = app.get("/v1/me", access).await;

@@ -134,6 +134,14 @@ pub fn test_settings() -> Settings {
     settings.files.storage = createspace::config::StorageSettings::Local {
         dir: std::env::temp_dir().join(format!("createspace-files-{}", Uuid::new_v4().simple())),
     };
+    // Mail goes to files unless a test starts an SMTP server; retries come quickly.
+    let n = &mut settings.notifications;
+    n.transport = createspace::config::MailTransport::Files(
+        std::env::temp_dir().join(format!("createspace-mail-{}", Uuid::new_v4().simple())),
+    );
+    n.poll_interval = Duration::from_millis(100);
+    n.retry.first_delay = Duration::from_millis(200);
+    n.retry.max_delay = Duration::from_millis(400);
     settings
 }
 
@@ -488,6 +496,57 @@ impl Drop for TestApp {
 
 /// The newest password-reset token emailed to `user`, read from the outbox as the notifier would.
 pub async fn reset_token_for(app: &TestApp, user: uuid::Uuid) -> Option<String> {
+    mailed_token(app, user, "user.password_reset_requested").await
+}
+
+/// The token in the mail that delivered `user`'s newest `event_type` event (a reset, a
+/// verification), read from the app's mail directory as its recipient would: waits for the worker
+/// to send it. `None` if there is no such event.
+pub async fn mailed_token(app: &TestApp, user: uuid::Uuid, event_type: &str) -> Option<String> {
+    let event: Option<Uuid> = {
+        let mut conn = app.conn().await;
+        outbox_events::table
+            .filter(outbox_events::event_type.eq(event_type))
+            .filter(outbox_events::aggregate_id.eq(user))
+            .order(outbox_events::id.desc())
+            .select(outbox_events::id)
+            .first(&mut conn)
+            .await
+            .optional()
+            .unwrap()
+    };
+    let event = event?;
+    let createspace::config::MailTransport::Files(dir) = &app.settings.notifications.transport
+    else {
+        panic!("mailed_token reads the mail directory; this app sends over SMTP");
+    };
+    let started = std::time::Instant::now();
+    loop {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let raw = std::fs::read(entry.path()).unwrap_or_default();
+            if !String::from_utf8_lossy(&raw).contains(&event.to_string()) {
+                continue;
+            }
+            let mail = mailparse::parse_mail(&raw).expect("the mail parses");
+            let text = mail.subparts[0].get_body().expect("a text part");
+            let at = text.find("token=").expect("the mail carries a token link") + "token=".len();
+            let token: String = text[at..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+                .collect();
+            return Some(token);
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no mail for event {event} after 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The token still in `user`'s newest reset event, if the outbox holds one (it should not, once
+/// the mail is sent, used or expired).
+pub async fn token_left_in_outbox(app: &TestApp, user: uuid::Uuid) -> Option<String> {
     let mut conn = app.conn().await;
     let payloads: Vec<Value> = outbox_events::table
         .filter(outbox_events::event_type.eq("user.password_reset_requested"))

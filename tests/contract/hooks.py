@@ -33,11 +33,13 @@ def _tolerate_unsplittable_urls():
 
 _tolerate_unsplittable_urls()
 
-# Bodies whose secret fields may be swapped for seeded ones, and the exact keys they must have.
+# Bodies whose secret fields may be swapped for seeded ones: the exact keys they must have, the field,
+# and the seed's list to draw from.
 SECRET_BODIES = {
-    "confirmPasswordReset": ({"token", "password"}, "token"),
-    "refreshToken": ({"refresh_token"}, "refresh_token"),
-    "logout": ({"refresh_token"}, "refresh_token"),
+    "confirmPasswordReset": ({"token", "password"}, "token", "token"),
+    "verifyEmail": ({"token"}, "token", "verify_token"),
+    "refreshToken": ({"refresh_token"}, "refresh_token", "refresh_token"),
+    "logout": ({"refresh_token"}, "refresh_token", "refresh_token"),
 }
 
 
@@ -68,11 +70,11 @@ def _seeded_bodies(op_id, body):
     if not isinstance(body, dict):
         return None
     if op_id in SECRET_BODIES:
-        keys, field = SECRET_BODIES[op_id]
+        keys, field, seeded = SECRET_BODIES[op_id]
         value = body.get(field)
         if set(body) != keys or not isinstance(value, str) or not 1 <= len(value) <= 256:
             return None
-        return [dict(body, **{field: v}) for v in SEED["body"][field]]
+        return [dict(body, **{field: v}) for v in SEED["body"][seeded]]
     if op_id == "markMessagesRead" and set(body) == {"up_to"} and _is_uuid(body["up_to"]):
         return [dict(body, up_to=v) for v in SEED["body"]["up_to"]]
     if op_id == "createMessage" and isinstance(body.get("attachment_ids"), list):
@@ -126,7 +128,7 @@ BUSINESS_REFUSALS = {
               "custom_orders_closed"},
     },
     "updateOrder": {422: {"not_in_future", "too_far", "not_allowed"}, 412: {"precondition_failed"}},
-    "updateMe": {412: {"precondition_failed"}},
+    "updateMe": {412: {"precondition_failed"}, 422: {"invalid_time_zone"}},
     "updateService": {412: {"precondition_failed"}},
     "createOrderTransition": {412: {"precondition_failed"}},
     "confirmPasswordReset": {422: {"invalid_token", "same_as_email"}},
@@ -136,6 +138,10 @@ BUSINESS_REFUSALS = {
     "listMessages": {400: {"invalid_cursor", "conflicting_positions"}},
     "listDeliveries": {400: {"invalid_cursor"}},
     "getAttachmentContent": {416: {"range_not_satisfiable"}},
+    "verifyEmail": {422: {"invalid_token"}},
+    "listNotifications": {400: {"invalid_cursor"}},
+    "listDeadLetters": {400: {"invalid_cursor"}},
+    "putNotificationPreferences": {422: {"unknown_event_type", "channel_not_offered", "security_notification"}},
 }
 
 

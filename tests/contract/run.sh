@@ -47,8 +47,8 @@ start_server() {
     LOGIN_RATE_PER_IP_PER_MINUTE=1000000 LOGIN_RATE_PER_EMAIL_PER_MINUTE=1000000 \
     REGISTER_RATE_PER_IP_PER_MINUTE=1000000 ORDERS_PER_USER_PER_HOUR=1000000 \
     SERVICES_PER_USER_PER_HOUR=1000000 CANCELLATION_REQUESTS_PER_USER_PER_HOUR=1000000 \
-    MESSAGES_PER_USER_PER_HOUR=1000000 UPLOADS_PER_USER_PER_HOUR=1000000 \
-    PASSWORD_HASH_QUEUE=1000 \
+    MESSAGES_PER_USER_PER_HOUR=1000000 UPLOADS_PER_USER_PER_HOUR=1000000 VERIFICATION_EMAILS_PER_USER_PER_HOUR=1000000 \
+    PASSWORD_HASH_QUEUE=1000 MAIL_DIR="$work/mail" \
     "$BIN" serve >"$work/server.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 1 150); do
@@ -71,7 +71,7 @@ if [ -z "$started" ]; then
   exit 1
 fi
 
-python3 tests/contract/seed.py "$base" "$PG/$db" "$work/seed.json"
+python3 tests/contract/seed.py "$base" "$PG/$db" "$work/seed.json" "$work/mail"
 # The proof of coverage counts the fuzzer's requests only, not the seed's.
 seeded_log_bytes=$(wc -c <"$work/server.log")
 token=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["token"])' "$work/seed.json")

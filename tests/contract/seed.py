@@ -1,19 +1,24 @@
 """Seeds a running createspace API for the contract fuzz: the users, services, orders and requests that
 ids in paths and bodies can point at, so every operation can answer 2xx during the run.
 
-Usage: seed.py BASE_URL DATABASE_URL OUT.json
-Talks to the API over loopback only (no proxy); reads reset tokens from the outbox with psql, as the
-notifier would.
+Usage: seed.py BASE_URL DATABASE_URL OUT.json MAIL_DIR
+Talks to the API over loopback only (no proxy); reads reset and verification tokens from the mail the
+server wrote to MAIL_DIR (as their recipients would), and a few facts with psql.
 """
 
+import email
+import email.policy
 import json
+import os
+import re
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from datetime import datetime, timedelta, timezone
 
-BASE, DATABASE_URL, OUT = sys.argv[1], sys.argv[2], sys.argv[3]
+BASE, DATABASE_URL, OUT, MAIL_DIR = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 PASSWORD = "correct horse battery"
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -70,6 +75,41 @@ def upload(user, order, filename, data):
         return json.loads(res.read())["id"]
 
 
+def psql(sql):
+    return subprocess.run(["psql", DATABASE_URL, "-At", "-c", sql], check=True,
+                          capture_output=True, text=True).stdout.split()
+
+
+def mailed_tokens(to, link, want, timeout=30):
+    """The tokens in the `link` links of the mail sent to `to`, once `want` of them are there."""
+    deadline = time.time() + timeout
+    while True:
+        tokens = []
+        for name in os.listdir(MAIL_DIR) if os.path.isdir(MAIL_DIR) else []:
+            with open(os.path.join(MAIL_DIR, name), "rb") as f:
+                mail = email.message_from_binary_file(f, policy=email.policy.default)
+            if to not in str(mail["To"]):
+                continue
+            text = mail.get_body(preferencelist=("plain",)).get_content()
+            tokens += re.findall(link + r"\?token=([A-Za-z0-9_-]+)", text)
+        if len(tokens) >= want:
+            return tokens
+        if time.time() > deadline:
+            sys.exit(f"seed: {len(tokens)} of {want} {link} mails to {to} after {timeout} s")
+        time.sleep(0.2)
+
+
+def wait_rows(sql, want, timeout=30):
+    deadline = time.time() + timeout
+    while True:
+        rows = psql(sql)
+        if len(rows) >= want:
+            return rows
+        if time.time() > deadline:
+            sys.exit(f"seed: {len(rows)} of {want} rows after {timeout} s: {sql}")
+        time.sleep(0.2)
+
+
 def service(user, title):
     body = {"title": title, "description": "Seeded.", "price": {"amount": 15000, "currency": "EUR"},
             "delivery_days": 7, "revisions_included": 2}
@@ -114,10 +154,21 @@ def main():
 
     for _ in range(5):
         call("POST", "/v1/auth/password-reset", body={"email": "reset@example.test"})
-    sql = ("SELECT payload->>'token' FROM outbox_events "
-           "WHERE event_type = 'user.password_reset_requested' AND payload->>'email' = 'reset@example.test'")
-    reset_tokens = subprocess.run(["psql", DATABASE_URL, "-At", "-c", sql], check=True,
-                                  capture_output=True, text=True).stdout.split()
+    reset_tokens = mailed_tokens("reset@example.test", "reset-password", 5)
+    unverified = [f"verify{i}@example.test" for i in range(8)]
+    for address in unverified:
+        register(address, "Unverified")
+    verify_tokens = [t for a in unverified for t in mailed_tokens(a, "verify-email", 1)]
+
+    # The support team's tools need an admin: the fuzzer is one (psql, as `createspace admin grant`).
+    psql("UPDATE users SET is_admin = true WHERE email = 'fuzz@example.test'")
+    notifications = wait_rows(f"SELECT id FROM notifications WHERE user_id = '{fuzz['id']}'", 3)
+    bounced = [register(f"bounced{i}@example.test", "Bounced")["id"] for i in range(4)]
+    in_list = ", ".join(f"'{b}'" for b in bounced)
+    wait_rows(f"SELECT id FROM notification_deliveries WHERE recipient_id IN ({in_list}) "
+              "AND status = 'delivered'", len(bounced))
+    dead = psql(f"WITH d AS (UPDATE notification_deliveries SET status = 'dead' "
+                f"WHERE recipient_id IN ({in_list}) RETURNING id) SELECT id FROM d")
     refresh_tokens = [refresher["refresh"]]
     for _ in range(5):
         body = call("POST", "/v1/auth/login", body={"email": "refresh@example.test", "password": PASSWORD})
@@ -144,17 +195,20 @@ def main():
             "getAttachmentContent": files,
             "createDelivery": to_deliver,
             "listDeliveries": to_deliver + editable,
+            "readNotification": notifications,
+            "retryDeadLetter": dead,
         },
         "body": {
             "service_id": [other_service],
             "creative_id": [creative["id"]],
             "token": reset_tokens,
+            "verify_token": verify_tokens,
             "refresh_token": refresh_tokens,
             "up_to": messages,
             "attachment_ids": [[f] for f in files[1:]],
         },
     }
-    assert reset_tokens, "no reset token reached the outbox"
+    assert reset_tokens and verify_tokens, "no token was mailed"
     with open(OUT, "w") as f:
         json.dump(seed, f)
     print(f"seeded: {sum(len(v) for v in seed['path_ids'].values())} path ids, "

@@ -1,7 +1,6 @@
 //! Registration, login, token refresh (with reuse detection), logout and password reset.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use diesel_async::AsyncConnection;
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 use validator::Validate;
@@ -18,6 +17,7 @@ use crate::domain::account::{DisplayName, Email, NewPassword};
 use crate::domain::ids::UserId;
 
 mod reset;
+mod verify;
 
 use reset::{PasswordResetConfirmation, PasswordResetRequest};
 
@@ -29,7 +29,9 @@ use reset::{PasswordResetConfirmation, PasswordResetRequest};
         refresh,
         logout,
         reset::request_password_reset,
-        reset::confirm_password_reset
+        reset::confirm_password_reset,
+        verify::verify_email,
+        verify::resend_verification
     ),
     components(schemas(
         RegisterRequest,
@@ -37,7 +39,8 @@ use reset::{PasswordResetConfirmation, PasswordResetRequest};
         TokenResponse,
         RefreshRequest,
         PasswordResetRequest,
-        PasswordResetConfirmation
+        PasswordResetConfirmation,
+        verify::VerifyEmailRequest
     ))
 )]
 pub struct Api;
@@ -54,6 +57,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/auth/password-reset/confirm")
                 .route(web::post().to(reset::confirm_password_reset)),
+        )
+        .service(web::resource("/auth/verify-email").route(web::post().to(verify::verify_email)))
+        .service(
+            web::resource("/auth/verify-email/resend")
+                .route(web::post().to(verify::resend_verification)),
         );
 }
 
@@ -178,21 +186,13 @@ async fn register(
     let hash = state.hashing.hash(password).await?;
     let display_name = display_name.into_inner();
     let mut conn = db::connection(&state.pool).await?;
-    let issued = conn
-        .transaction::<_, ApiError, _>(async |conn| {
-            let user = users::insert(
-                conn,
-                users::NewUser {
-                    id: UserId::new(),
-                    email: email.as_str(),
-                    password_hash: &hash,
-                    display_name: &display_name,
-                },
-            )
-            .await?;
-            app::sessions::open(conn, &state.keys, &state.settings.jwt, user).await
-        })
-        .await?;
+    let new = users::NewUser {
+        id: UserId::new(),
+        email: email.as_str(),
+        password_hash: &hash,
+        display_name: &display_name,
+    };
+    let issued = app::accounts::register(&mut conn, &state.keys, &state.settings.jwt, new).await?;
     let tokens = TokenResponse::new(issued, &state);
     tracing::info!(user_id = %tokens.user.id, "account registered");
     Ok(HttpResponse::Created().json(tokens))

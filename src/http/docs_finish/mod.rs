@@ -237,6 +237,7 @@ fn event_envelope(doc: &mut Value) {
         "CancellationRejected",
         "PasswordResetRequested",
         "MessagePosted",
+        "EmailVerificationRequested",
     ];
     let variants: Vec<Value> = Event::NAMES
         .iter()

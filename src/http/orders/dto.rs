@@ -52,6 +52,7 @@ impl From<&CreateOrderRequest> for app::orders::PlaceOrder {
             price: body.price.as_ref().map(|p| (p.amount, p.currency.clone())),
             due_at: body.due_at,
             revisions_included: body.revisions_included,
+            verified_creatives_only: false,
         }
     }
 }

@@ -35,6 +35,7 @@ use crate::http::state::AppState;
             headers(("Location" = String), ("ETag" = String))),
         (status = 400, response = docs::BadRequest),
         (status = 401, response = docs::Unauthorized),
+        (status = 403, response = docs::EmailUnverified),
         (status = 409, description = "A request with this Idempotency-Key is still in progress (`idempotency_key_in_use`), or this request ran so long that a retry with its key took over (`idempotency_key_reclaimed`: the retry's answer counts, nothing of this one was kept)",
             body = crate::http::error::ProblemDetails, content_type = "application/problem+json",
             example = json!({"type": "/problems/idempotency-key-in-use", "title": "Request in progress", "status": 409,
@@ -73,8 +74,10 @@ pub(super) async fn place(
 ) -> Result<HttpResponse, ApiError> {
     // Counted after an idempotent replay is answered (a retry is not a new order); a 429 frees the
     // key, so the retry after `Retry-After` runs.
+    caller.require_verified(state)?;
     state.creation_limits.orders.check(&caller.id)?;
-    let input = app::orders::PlaceOrder::from(body);
+    let mut input = app::orders::PlaceOrder::from(body);
+    input.verified_creatives_only = state.settings.notifications.require_email_verification;
     let clock = state.clock();
     let response = conn
         .transaction::<_, ApiError, _>(async |conn| {
