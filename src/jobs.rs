@@ -45,6 +45,8 @@ pub async fn deliver_notifications(
                 () = wake.notified() => {}
             }
         }
+        // However often writes wake it, a worker runs at most 20 rounds a second.
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
 

@@ -30,7 +30,8 @@ pub struct Mailer {
 
 #[derive(Serialize)]
 struct View<'a> {
-    recipient_name: &'a str,
+    /// None: the mail greets no one by name.
+    recipient_name: Option<&'a str>,
     content: &'a Content,
     support_email: &'a str,
 }
@@ -60,20 +61,22 @@ impl Mailer {
         })
     }
 
-    /// Builds the mail for `recipient`. `message_id` names the event (and batch), so a receiver that
-    /// gets a retried mail twice can tell.
+    /// Builds the mail for `recipient`, greeted by name when `greet`. `message_id` names the event
+    /// (and batch), so a receiver that gets a retried mail twice can tell.
     pub fn compose(
         &self,
         recipient: &Recipient,
+        greet: bool,
         content: &Content,
         message_id: &str,
     ) -> anyhow::Result<Message> {
         let name = header_safe(&recipient.display_name);
+        let shown = greet.then_some(name.as_str());
         let to = Mailbox::new(
-            Some(name.clone()),
+            shown.map(str::to_owned),
             recipient.email.parse().context("recipient address")?,
         );
-        let (text, html) = self.render(&name, content)?;
+        let (text, html) = self.render(shown, content)?;
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)
@@ -96,7 +99,11 @@ impl Mailer {
     }
 
     /// The text and HTML bodies.
-    fn render(&self, recipient_name: &str, content: &Content) -> anyhow::Result<(String, String)> {
+    fn render(
+        &self,
+        recipient_name: Option<&str>,
+        content: &Content,
+    ) -> anyhow::Result<(String, String)> {
         let view = View {
             recipient_name,
             content,
@@ -188,7 +195,7 @@ mod tests {
             time_zone: "UTC".into(),
         };
         let mailer = mailer();
-        let mail = mailer.compose(&recipient, &content, "e1.r1").unwrap();
+        let mail = mailer.compose(&recipient, true, &content, "e1.r1").unwrap();
         let raw = String::from_utf8(mail.formatted()).unwrap();
         let head = raw.split("\r\n\r\n").next().unwrap();
         assert!(!head.lines().any(|l| l.starts_with("Bcc:")), "{head}");
@@ -196,7 +203,7 @@ mod tests {
             head.contains("Subject: Logo <b> Bcc: victim@example.com\r\n"),
             "{head}"
         );
-        let (text, html) = mailer.render("Ada", &content).unwrap();
+        let (text, html) = mailer.render(Some("Ada"), &content).unwrap();
         assert!(
             text.contains("Hi <script>alert(1)</script>"),
             "plain text stays as written"

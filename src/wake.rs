@@ -55,6 +55,9 @@ impl Signal {
             if let Err(e) = diesel::sql_query(notify).execute(&mut conn).await {
                 tracing::debug!(error = %e, "NOTIFY failed; other workers will poll");
             }
+            drop(conn);
+            // A burst of writes is one NOTIFY per 50 ms at most.
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 }

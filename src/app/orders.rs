@@ -189,6 +189,21 @@ async fn from_service(
         Some(s) if users::find_active(conn, s.creative_id).await?.is_some() => Some(s),
         _ => None,
     };
+    // A service published before verification was required takes no orders until its creative
+    // verifies their address.
+    if let (Some(s), true) = (&service, input.verified_creatives_only) {
+        let verified = users::find(conn, s.creative_id)
+            .await?
+            .is_some_and(|u| u.email_verified_at.is_some());
+        if !verified {
+            errors.push(FieldError::new(
+                "service_id",
+                "creative_unverified",
+                "this service's creative has not verified their email address yet and cannot take orders",
+            ));
+            return Ok(None);
+        }
+    }
     let Some(s) = service else {
         errors.push(FieldError::new(
             "service_id",

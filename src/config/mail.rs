@@ -67,14 +67,21 @@ impl NotificationSettings {
                 ),
             });
         }
-        let public_base_url = get("PUBLIC_BASE_URL")
-            .unwrap_or_else(|| "http://127.0.0.1:8080".into())
-            .trim_end_matches('/')
-            .to_string();
-        if !(public_base_url.starts_with("https://") || public_base_url.starts_with("http://")) {
+        // Reset and verification links point here: in production, the real web app over https.
+        let public_base_url = match get("PUBLIC_BASE_URL") {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None if env == Environment::Production => {
+                return Err(ConfigError::Missing {
+                    var: "PUBLIC_BASE_URL",
+                })
+            }
+            None => "http://127.0.0.1:8080".into(),
+        };
+        let https = public_base_url.starts_with("https://");
+        if !(https || public_base_url.starts_with("http://") && env != Environment::Production) {
             return Err(ConfigError::Invalid {
                 var: "PUBLIC_BASE_URL",
-                reason: "must be an http(s) URL".into(),
+                reason: "must be an https URL (http is accepted in development)".into(),
             });
         }
         let max_attempts: i32 = parse(get, "NOTIFICATION_MAX_ATTEMPTS", 8)?;

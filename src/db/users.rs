@@ -276,10 +276,19 @@ pub struct NewVerificationToken<'a> {
     pub expires_at: DateTime<Utc>,
 }
 
+/// Records a new verification token; the user's earlier ones stop working.
 pub async fn insert_verification_token(
     conn: &mut AsyncPgConnection,
     token: NewVerificationToken<'_>,
 ) -> QueryResult<()> {
+    diesel::update(
+        email_verification_tokens::table
+            .filter(email_verification_tokens::user_id.eq(token.user_id))
+            .filter(email_verification_tokens::used_at.is_null()),
+    )
+    .set(email_verification_tokens::used_at.eq(diesel::dsl::now))
+    .execute(conn)
+    .await?;
     diesel::insert_into(email_verification_tokens::table)
         .values(&token)
         .execute(conn)

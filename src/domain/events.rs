@@ -188,8 +188,11 @@ impl Event {
         "user.email_verification_requested",
     ];
 
-    /// Payload keys holding a secret, removed once the mail carrying it is sent.
-    pub const SECRET_KEYS: [&'static str; 1] = ["token"];
+    /// The events carrying a secret (a `token`), removed once the mail carrying it is sent.
+    pub const SECRET_BEARING: [&'static str; 2] = [
+        "user.password_reset_requested",
+        "user.email_verification_requested",
+    ];
 
     /// Reads an event back from its outbox row; `None` for a name or shape this build does not
     /// know (an event written by a newer version during a rolling deploy).

@@ -9,6 +9,7 @@ mod errors;
 mod hardening;
 mod health;
 mod helpers;
+mod inbox;
 mod limits;
 mod me;
 mod messages;

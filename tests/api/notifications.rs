@@ -4,14 +4,14 @@
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::json;
 
-use crate::helpers::{json_ok, mailed_token, problem, token_left_in_outbox, TestApp, TestUser};
+use crate::helpers::{mailed_token, problem, token_left_in_outbox, TestApp, TestUser};
 use crate::smtp::{free_port, Smtp};
 
-const SOON: Duration = Duration::from_secs(10);
+pub(crate) const SOON: Duration = Duration::from_secs(10);
 
-async fn app_mailing_to(
+pub(crate) async fn app_mailing_to(
     port: u16,
     adjust: impl FnOnce(&mut createspace::config::Settings),
 ) -> TestApp {
@@ -23,7 +23,7 @@ async fn app_mailing_to(
     .await
 }
 
-async fn outbox_count(app: &TestApp, sql_where: &str) -> i64 {
+pub(crate) async fn outbox_count(app: &TestApp, sql_where: &str) -> i64 {
     use diesel::sql_types::BigInt;
     use diesel_async::RunQueryDsl;
     #[derive(diesel::QueryableByName)]
@@ -45,7 +45,7 @@ async fn outbox_count(app: &TestApp, sql_where: &str) -> i64 {
 }
 
 /// Waits until `sql_where` counts `n` deliveries.
-async fn wait_deliveries(app: &TestApp, sql_where: &str, n: i64) {
+pub(crate) async fn wait_deliveries(app: &TestApp, sql_where: &str, n: i64) {
     let start = std::time::Instant::now();
     while outbox_count(app, sql_where).await != n {
         assert!(
@@ -212,80 +212,6 @@ async fn a_worker_that_dies_mid_send_loses_nothing() {
 }
 
 #[tokio::test]
-async fn a_creative_who_turned_order_mail_off_gets_it_in_app_only() {
-    let smtp = Smtp::start();
-    let app = app_mailing_to(smtp.port, |_| {}).await;
-    let (client, creative) = (app.register("grace").await, app.register("ada").await);
-    let res = app
-        .request(reqwest::Method::PUT, "/v1/me/notification-preferences", Some(&creative.token))
-        .json(&json!({"preferences": [{"event_type": "order.placed", "channel": "email", "enabled": false}]}))
-        .send()
-        .await
-        .unwrap();
-    let prefs = json_ok(res, StatusCode::OK).await;
-    let placed_email = prefs["preferences"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["event_type"] == "order.placed" && p["channel"] == "email")
-        .unwrap()
-        .clone();
-    assert_eq!(
-        placed_email,
-        json!({"event_type": "order.placed", "channel": "email", "enabled": false, "default": true, "locked": false})
-    );
-
-    let order = app.place_order(&client, &creative).await;
-    wait_deliveries(&app, "channel = 'in_app'", 1).await;
-    let inbox = json_ok(
-        app.get("/v1/notifications", &creative.token).await,
-        StatusCode::OK,
-    )
-    .await;
-    assert_eq!(inbox["data"].as_array().unwrap().len(), 1);
-    assert_eq!(inbox["data"][0]["event_type"], "order.placed");
-    assert_eq!(inbox["data"][0]["order_id"], order["id"]);
-    // Moving the order is still mailed (to the client, not to the creative who moved it).
-    let moved = app
-        .transition(
-            &creative,
-            order["id"].as_str().unwrap(),
-            "in_progress",
-            None,
-        )
-        .await;
-    assert_eq!(moved.status(), StatusCode::OK);
-    let mails = smtp.wait_for(1, SOON).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let mails_now = smtp.received();
-    assert_eq!(mails_now.len(), 1, "{mails:#?}");
-    assert_eq!(mails_now[0].to, vec![client.email.clone()]);
-    assert!(mails_now[0].subject.contains("in progress"));
-}
-
-#[tokio::test]
-async fn security_mail_cannot_be_turned_off() {
-    let app = TestApp::spawn().await;
-    let ada = app.register("ada").await;
-    let res = app
-        .request(
-            reqwest::Method::PUT,
-            "/v1/me/notification-preferences",
-            Some(&ada.token),
-        )
-        .json(&json!({"preferences": [
-            {"event_type": "user.password_reset_requested", "channel": "email", "enabled": false},
-            {"event_type": "order.nope", "channel": "email", "enabled": false}]}))
-        .send()
-        .await
-        .unwrap();
-    let body = problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
-    assert_eq!(body["errors"][0]["code"], "security_notification");
-    assert_eq!(body["errors"][1]["code"], "unknown_event_type");
-    assert_eq!(body["errors"][1]["field"], "preferences[1].event_type");
-}
-
-#[tokio::test]
 async fn the_reset_token_leaves_the_outbox_once_mailed() {
     let app = TestApp::spawn().await;
     let ada = app.register("ada").await;
@@ -353,7 +279,7 @@ async fn a_title_with_a_line_break_is_refused_before_it_reaches_a_mail_header() 
     }
 }
 
-async fn message(app: &TestApp, user: &TestUser, order: &str, text: &str) {
+pub(crate) async fn message(app: &TestApp, user: &TestUser, order: &str, text: &str) {
     let res = app.message(user, order, &json!({"body": text})).await;
     assert_eq!(res.status(), StatusCode::CREATED);
 }
@@ -401,223 +327,6 @@ async fn new_messages_are_mailed_at_most_once_per_order_per_window() {
 }
 
 #[tokio::test]
-async fn the_inbox_lists_marks_read_and_counts_unread() {
-    let app = TestApp::spawn().await;
-    let (client, creative) = (app.register("grace").await, app.register("ada").await);
-    let outsider = app.register("eve").await;
-    for _ in 0..3 {
-        app.place_order(&client, &creative).await;
-    }
-    wait_deliveries(&app, "channel = 'in_app'", 3).await;
-
-    let page = json_ok(
-        app.get("/v1/notifications?limit=2", &creative.token).await,
-        StatusCode::OK,
-    )
-    .await;
-    assert_eq!(page["data"].as_array().unwrap().len(), 2);
-    let cursor = page["next_cursor"].as_str().unwrap();
-    let rest = json_ok(
-        app.get(
-            &format!("/v1/notifications?limit=2&cursor={cursor}"),
-            &creative.token,
-        )
-        .await,
-        StatusCode::OK,
-    )
-    .await;
-    assert_eq!(rest["data"].as_array().unwrap().len(), 1);
-    assert_eq!(rest["next_cursor"], Value::Null);
-
-    let first = page["data"][0]["id"].as_str().unwrap();
-    let stolen = app
-        .post(
-            &format!("/v1/notifications/{first}/read"),
-            Some(&outsider.token),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(stolen.status(), StatusCode::NOT_FOUND);
-    let read = json_ok(
-        app.post(
-            &format!("/v1/notifications/{first}/read"),
-            Some(&creative.token),
-            &json!({}),
-        )
-        .await,
-        StatusCode::OK,
-    )
-    .await;
-    assert!(read["read_at"].is_string());
-    let unread = json_ok(
-        app.get("/v1/notifications?unread=true", &creative.token)
-            .await,
-        StatusCode::OK,
-    )
-    .await;
-    assert_eq!(unread["data"].as_array().unwrap().len(), 2);
-    let dash = json_ok(
-        app.get("/v1/dashboard", &creative.token).await,
-        StatusCode::OK,
-    )
-    .await;
-    assert_eq!(dash["unread_notifications"], 2);
-
-    let all = json_ok(
-        app.post(
-            "/v1/notifications/read-all",
-            Some(&creative.token),
-            &json!({}),
-        )
-        .await,
-        StatusCode::OK,
-    )
-    .await;
-    assert_eq!(all["marked_read"], 2);
-    let dash = json_ok(
-        app.get("/v1/dashboard", &creative.token).await,
-        StatusCode::OK,
-    )
-    .await;
-    assert_eq!(dash["unread_notifications"], 0);
-    let theirs = json_ok(
-        app.get("/v1/notifications", &outsider.token).await,
-        StatusCode::OK,
-    )
-    .await;
-    assert_eq!(theirs["data"], json!([]));
-}
-
-#[tokio::test]
-async fn a_mail_that_failed_every_attempt_is_a_dead_letter_an_admin_can_retry() {
-    let port = free_port();
-    let app = app_mailing_to(port, |s| s.notifications.retry.max_attempts = 2).await;
-    let admin = app.register_admin("root").await;
-    let (client, creative) = (app.register("grace").await, app.register("ada").await);
-    app.place_order(&client, &creative).await;
-    wait_deliveries(&app, "status = 'dead'", 1).await;
-
-    let res = app.get("/v1/admin/dead-letters", &creative.token).await;
-    assert_eq!(res.status(), StatusCode::NOT_FOUND, "admins only");
-    let dead = json_ok(
-        app.get("/v1/admin/dead-letters", &admin.token).await,
-        StatusCode::OK,
-    )
-    .await;
-    let letters = dead["data"].as_array().unwrap();
-    let placed: Vec<_> = letters
-        .iter()
-        .filter(|l| l["event_type"] == "order.placed")
-        .collect();
-    assert_eq!(placed.len(), 1, "{letters:#?}");
-    let letter = placed[0];
-    assert_eq!(letter["event_type"], "order.placed");
-    assert_eq!(letter["attempts"], 2);
-    assert!(
-        letter["last_error"].as_str().unwrap().contains("SMTP"),
-        "{letter}"
-    );
-
-    let smtp = Smtp::start_on(port);
-    let id = letter["id"].as_str().unwrap();
-    let retried = json_ok(
-        app.post(
-            &format!("/v1/admin/dead-letters/{id}/retry"),
-            Some(&admin.token),
-            &json!({}),
-        )
-        .await,
-        StatusCode::OK,
-    )
-    .await;
-    assert_eq!(retried["status"], "pending");
-    smtp.wait_for(1, SOON).await;
-    wait_deliveries(&app, "status = 'delivered' AND channel = 'email'", 1).await;
-    let again = app
-        .post(
-            &format!("/v1/admin/dead-letters/{id}/retry"),
-            Some(&admin.token),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(
-        problem(again, StatusCode::CONFLICT).await["code"],
-        "not_dead"
-    );
-}
-
-#[tokio::test]
-async fn an_unverified_account_can_browse_but_not_order_until_it_follows_the_mailed_link() {
-    let app = TestApp::spawn_with(|s| s.notifications.require_email_verification = true).await;
-    let (client, creative) = (app.register("grace").await, app.register("ada").await);
-    let me = json_ok(app.get("/v1/me", &client.token).await, StatusCode::OK).await;
-    assert_eq!(me["id"], client.id.to_string());
-
-    let order = json!({"creative_id": creative.id, "title": "Logo", "requirements": "x",
-        "price": {"amount": 100, "currency": "EUR"},
-        "due_at": (chrono::Utc::now() + chrono::Duration::days(3)).to_rfc3339()});
-    let res = app.post("/v1/orders", Some(&client.token), &order).await;
-    assert_eq!(
-        problem(res, StatusCode::FORBIDDEN).await["code"],
-        "email_unverified"
-    );
-    let service = json!({"title": "Logo", "description": "", "price": {"amount": 100, "currency": "EUR"},
-        "delivery_days": 3, "revisions_included": 1});
-    let res = app
-        .post("/v1/services", Some(&creative.token), &service)
-        .await;
-    assert_eq!(
-        problem(res, StatusCode::FORBIDDEN).await["code"],
-        "email_unverified"
-    );
-
-    let token = mailed_token(&app, client.id, "user.email_verification_requested")
-        .await
-        .unwrap();
-    let res = app
-        .post("/v1/auth/verify-email", None, &json!({"token": token}))
-        .await;
-    assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    let again = app
-        .post("/v1/auth/verify-email", None, &json!({"token": token}))
-        .await;
-    assert_eq!(
-        problem(again, StatusCode::UNPROCESSABLE_ENTITY).await["errors"][0]["code"],
-        "invalid_token"
-    );
-
-    // Verified, the client may order, but not from a creative who is not.
-    let res = app.post("/v1/orders", Some(&client.token), &order).await;
-    let body = problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
-    assert_eq!(body["errors"][0]["code"], "creative_unverified");
-    let resent = app
-        .post(
-            "/v1/auth/verify-email/resend",
-            Some(&creative.token),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(resent.status(), StatusCode::ACCEPTED);
-    let token = mailed_token(&app, creative.id, "user.email_verification_requested")
-        .await
-        .unwrap();
-    let res = app
-        .post("/v1/auth/verify-email", None, &json!({"token": token}))
-        .await;
-    assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    let res = app.post("/v1/orders", Some(&client.token), &order).await;
-    assert_eq!(res.status(), StatusCode::CREATED);
-    let verified = app
-        .post(
-            "/v1/auth/verify-email/resend",
-            Some(&client.token),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(verified.status(), StatusCode::NO_CONTENT);
-}
-
-#[tokio::test]
 async fn a_write_wakes_the_worker_at_once_without_waiting_for_its_poll() {
     let smtp = Smtp::start();
     let app = app_mailing_to(smtp.port, |s| {
@@ -659,25 +368,54 @@ async fn a_write_on_one_instance_wakes_the_worker_of_another_through_notify() {
 }
 
 #[tokio::test]
-async fn verification_mail_is_resent_at_most_five_times_an_hour_by_default() {
-    let app = TestApp::spawn_with(|s| {
-        let d = createspace::config::Settings::from_lookup(&|_| None)
-            .unwrap()
-            .rate_limits;
-        s.rate_limits.verification_emails_per_user_per_hour =
-            d.verification_emails_per_user_per_hour;
-    })
+async fn a_worker_never_takes_mail_another_worker_holds_nor_settles_mail_it_no_longer_holds() {
+    use createspace::db::notifications::deliveries;
+    let app = TestApp::spawn_with(|s| s.notifications.worker_in_serve = false).await;
+    let (client, creative) = (app.register("grace").await, app.register("ada").await);
+    let order = app.place_order(&client, &creative).await;
+    let order_id = order["id"].as_str().unwrap();
+    message(&app, &client, order_id, "one").await;
+    message(&app, &client, order_id, "two").await;
+    let mut conn = app.conn().await;
+    createspace::app::notifications::dispatch::dispatch_batch(&mut conn, "http://app.test")
+        .await
+        .unwrap();
+    // Worker A holds the first new-message mail...
+    let held = deliveries::claim_due(&mut conn, 20, Duration::from_secs(60))
+        .await
+        .unwrap();
+    let messages: Vec<_> = held
+        .iter()
+        .filter(|d| d.batch_order_id.is_some())
+        .cloned()
+        .collect();
+    assert_eq!(messages.len(), 2);
+    app.sql(&format!(
+        "UPDATE notification_deliveries SET next_attempt_at = now() WHERE id = '{}'",
+        messages[1].id
+    ))
     .await;
-    let ada = app.register("ada").await;
-    for _ in 0..5 {
-        let res = app
-            .post("/v1/auth/verify-email/resend", Some(&ada.token), &json!({}))
-            .await;
-        assert_eq!(res.status(), StatusCode::ACCEPTED);
-    }
-    let res = app
-        .post("/v1/auth/verify-email/resend", Some(&ada.token), &json!({}))
-        .await;
-    let res = problem(res, StatusCode::TOO_MANY_REQUESTS).await;
-    assert_eq!(res["code"], "rate_limited");
+    // ...so worker B, batching the same order for the same person, takes only the row that is due.
+    let (recipient, order) = (
+        messages[0].recipient_id,
+        messages[0].batch_order_id.unwrap(),
+    );
+    let taken = deliveries::claim_batch(&mut conn, recipient, order, &[], Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(
+        taken.iter().map(|d| d.id).collect::<Vec<_>>(),
+        vec![messages[1].id]
+    );
+    // Worker A's lease is gone and B has claimed its row since: A's late verdict changes nothing.
+    app.sql(&format!(
+        "UPDATE notification_deliveries SET attempts = attempts + 1 WHERE id = '{}'",
+        messages[0].id
+    ))
+    .await;
+    let changed = deliveries::mark_dead(&mut conn, &messages[..1], "late")
+        .await
+        .unwrap();
+    assert_eq!(changed, 0);
+    assert_eq!(outbox_count(&app, "status = 'dead'").await, 0);
 }

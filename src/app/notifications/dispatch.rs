@@ -61,7 +61,7 @@ impl Lookups {
 pub async fn dispatch_batch(conn: &mut AsyncPgConnection, base_url: &str) -> anyhow::Result<usize> {
     let n = conn
         .transaction::<_, diesel::result::Error, _>(async |conn| {
-            let stored = deliveries::lock_undispatched(conn, BATCH).await?;
+            let stored = deliveries::lock_undispatched(conn, &Event::NAMES, BATCH).await?;
             let ids: Vec<Uuid> = stored.iter().map(|e| e.id).collect();
             let events: Vec<(Uuid, Event)> = stored
                 .iter()

@@ -27,15 +27,21 @@ pub struct StoredEvent {
 }
 
 /// Locks up to `limit` events nobody has fanned out, oldest first.
+///
+/// Only events of `known` types are taken: during a rolling deploy, an older worker leaves the
+/// events of a type it does not know to a newer one instead of marking them done.
 pub async fn lock_undispatched(
     conn: &mut AsyncPgConnection,
+    known: &[&str],
     limit: i64,
 ) -> QueryResult<Vec<StoredEvent>> {
     diesel::sql_query(
-        "SELECT id, event_type, payload FROM outbox_events WHERE dispatched_at IS NULL \
+        "SELECT id, event_type, payload FROM outbox_events \
+         WHERE dispatched_at IS NULL AND event_type = ANY($2) \
          ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
     )
     .bind::<BigInt, _>(limit)
+    .bind::<Array<Text>, _>(known)
     .load(conn)
     .await
 }
@@ -145,19 +151,20 @@ pub async fn claim_due(
     .await
 }
 
-/// Claims the other pending new-message mails to `recipient` about `order`, so one mail carries
-/// them all.
+/// Claims the other due new-message mails to `recipient` about `order`, so one mail carries them
+/// all. Rows in backoff or leased by another worker are not due, so they are left alone.
 pub async fn claim_batch(
     conn: &mut AsyncPgConnection,
     recipient: UserId,
     order: OrderId,
-    except: Uuid,
+    except: &[Uuid],
     lease: Duration,
 ) -> QueryResult<Vec<Claimed>> {
     diesel::sql_query(
         "WITH mine AS ( \
            SELECT id FROM notification_deliveries \
-           WHERE recipient_id = $1 AND batch_order_id = $2 AND status = 'pending' AND id <> $3 \
+           WHERE recipient_id = $1 AND batch_order_id = $2 AND status = 'pending' \
+             AND next_attempt_at <= now() AND id <> ALL($3) \
            FOR UPDATE SKIP LOCKED), \
          claimed AS ( \
            UPDATE notification_deliveries d \
@@ -169,7 +176,7 @@ pub async fn claim_batch(
     )
     .bind::<SqlUuid, _>(recipient)
     .bind::<SqlUuid, _>(order)
-    .bind::<SqlUuid, _>(except)
+    .bind::<Array<SqlUuid>, _>(except)
     .bind::<Interval, _>(interval(lease))
     .load(conn)
     .await
@@ -189,36 +196,49 @@ pub async fn last_batch_sent(
         .await
 }
 
-pub async fn mark_delivered(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<usize> {
-    diesel::update(
-        notification_deliveries::table
-            .filter(notification_deliveries::id.eq_any(ids))
-            .filter(notification_deliveries::status.eq("pending")),
-    )
-    .set((
-        notification_deliveries::status.eq("delivered"),
-        notification_deliveries::delivered_at.eq(diesel::dsl::now),
-        notification_deliveries::last_error.eq(None::<String>),
+/// The claims as two arrays (ids, the attempt counts the claim set), for the fenced updates below:
+/// a row another worker claimed since has another count and is left alone.
+fn fence(claims: &[Claimed]) -> (Vec<Uuid>, Vec<i32>) {
+    claims.iter().map(|c| (c.id, c.attempts)).unzip()
+}
+
+const FENCED: &str =
+    "(id, attempts) IN (SELECT * FROM unnest($1::uuid[], $2::int[])) AND status = 'pending'";
+
+/// Marks claimed deliveries delivered; `note` says why when nothing needed sending.
+pub async fn mark_delivered(
+    conn: &mut AsyncPgConnection,
+    claims: &[Claimed],
+    note: Option<&str>,
+) -> QueryResult<usize> {
+    let (ids, attempts) = fence(claims);
+    diesel::sql_query(format!(
+        "UPDATE notification_deliveries SET status = 'delivered', delivered_at = now(), \
+         last_error = $3 WHERE {FENCED}"
     ))
+    .bind::<Array<SqlUuid>, _>(ids)
+    .bind::<Array<diesel::sql_types::Integer>, _>(attempts)
+    .bind::<Nullable<Text>, _>(note)
     .execute(conn)
     .await
 }
 
-/// Puts a claimed delivery back to wait until `at`; `refund` gives back the attempt its claim
-/// counted (a batched mail held for its window did not fail).
+/// Puts claimed deliveries back to wait until `at`; `refund` gives back the attempt the claim
+/// counted (a batched mail held for its window, or a round out of lease, did not fail).
 pub async fn reschedule(
     conn: &mut AsyncPgConnection,
-    ids: &[Uuid],
+    claims: &[Claimed],
     at: DateTime<Utc>,
     error: Option<&str>,
     refund: bool,
 ) -> QueryResult<usize> {
-    diesel::sql_query(
-        "UPDATE notification_deliveries SET next_attempt_at = $2, \
-         last_error = COALESCE($3, last_error), attempts = attempts - $4::int \
-         WHERE id = ANY($1) AND status = 'pending'",
-    )
+    let (ids, attempts) = fence(claims);
+    diesel::sql_query(format!(
+        "UPDATE notification_deliveries SET next_attempt_at = $3, \
+         last_error = COALESCE($4, last_error), attempts = attempts - $5::int WHERE {FENCED}"
+    ))
     .bind::<Array<SqlUuid>, _>(ids)
+    .bind::<Array<diesel::sql_types::Integer>, _>(attempts)
     .bind::<Timestamptz, _>(at)
     .bind::<Nullable<Text>, _>(error)
     .bind::<diesel::sql_types::Integer, _>(i32::from(refund))
@@ -228,18 +248,16 @@ pub async fn reschedule(
 
 pub async fn mark_dead(
     conn: &mut AsyncPgConnection,
-    ids: &[Uuid],
+    claims: &[Claimed],
     error: &str,
 ) -> QueryResult<usize> {
-    diesel::update(
-        notification_deliveries::table
-            .filter(notification_deliveries::id.eq_any(ids))
-            .filter(notification_deliveries::status.eq("pending")),
-    )
-    .set((
-        notification_deliveries::status.eq("dead"),
-        notification_deliveries::last_error.eq(error),
+    let (ids, attempts) = fence(claims);
+    diesel::sql_query(format!(
+        "UPDATE notification_deliveries SET status = 'dead', last_error = $3 WHERE {FENCED}"
     ))
+    .bind::<Array<SqlUuid>, _>(ids)
+    .bind::<Array<diesel::sql_types::Integer>, _>(attempts)
+    .bind::<Text, _>(error)
     .execute(conn)
     .await
 }

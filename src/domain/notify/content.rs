@@ -61,12 +61,20 @@ pub struct Content {
 
 /// One line, no control characters, at most 200 characters: safe for a mail header and a title.
 pub fn header_safe(text: &str) -> String {
+    // Control characters break lines; Unicode's invisible format characters (bidi overrides,
+    // zero-width ones) let a title pose as something else in a subject line.
     let line: String = text
         .chars()
+        .filter(|c| !is_format_char(*c))
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
     let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
     truncate(&line, 200)
+}
+
+fn is_format_char(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{2069}' | '\u{FEFF}' | '\u{00AD}')
 }
 
 fn truncate(text: &str, max_chars: usize) -> String {
@@ -344,5 +352,6 @@ mod tests {
         let s = header_safe("Logo\r\nBcc: victim@example.com\u{0}");
         assert_eq!(s, "Logo Bcc: victim@example.com");
         assert!(header_safe(&"x".repeat(500)).chars().count() <= 201);
+        assert_eq!(header_safe("Invoice \u{202E}fdp.exe"), "Invoice fdp.exe");
     }
 }
