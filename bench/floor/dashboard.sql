@@ -8,10 +8,11 @@ SELECT
   (SELECT count(*) FROM orders WHERE client_id = me.id AND status IN ('new', 'in_progress') AND due_at >= now() AND due_at < now() + interval '48 hours'),
   (SELECT count(*) FROM orders WHERE creative_id = me.id AND status IN ('new', 'in_progress', 'disputed') AND due_at < now()),
   (SELECT count(*) FROM orders WHERE creative_id = me.id AND status IN ('new', 'in_progress') AND due_at >= now() AND due_at < now() + interval '48 hours'),
-  (SELECT count(*) FROM messages m JOIN orders o ON o.id = m.order_id
+  (SELECT count(*) FROM (SELECT id FROM orders WHERE client_id = me.id
+                         UNION ALL SELECT id FROM orders WHERE creative_id = me.id) o
+     JOIN messages m ON m.order_id = o.id
      LEFT JOIN message_reads r ON r.order_id = m.order_id AND r.user_id = me.id
-   WHERE (o.client_id = me.id OR o.creative_id = me.id)
-     AND (r.last_read_id IS NULL OR m.id > r.last_read_id) AND m.sender_id IS DISTINCT FROM me.id),
+   WHERE (r.last_read_id IS NULL OR m.id > r.last_read_id) AND m.sender_id IS DISTINCT FROM me.id),
   (SELECT count(*) FROM notifications WHERE user_id = me.id AND read_at IS NULL),
   (SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY x.seconds))::bigint FROM (
      SELECT extract(epoch FROM LEAST(

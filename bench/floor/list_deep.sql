@@ -1,6 +1,6 @@
 -- GET /v1/orders?cursor=… (a deep page) in one statement: the caller checked, a page of 20 (+1 to know
--- whether another follows) of the orders they take part in, newest first, with both parties' names
--- and the caller's unread count per order.
+-- whether another follows) of the orders they take part in, newest first (two index range scans,
+-- one per role, merged), with both parties' names and the caller's unread count per order.
 SELECT o.*, c.display_name AS client_name, cr.display_name AS creative_name,
   (SELECT count(*) FROM messages m
      LEFT JOIN message_reads r ON r.order_id = m.order_id AND r.user_id = me.id
@@ -10,8 +10,11 @@ FROM (SELECT u.id FROM users u
       JOIN sessions s ON s.user_id = u.id AND s.id = '{{sid}}' AND s.revoked_at IS NULL AND s.expires_at > now()
       WHERE u.id = '{{user}}' AND u.disabled_at IS NULL) me
 CROSS JOIN LATERAL (
-  SELECT * FROM orders o WHERE (o.client_id = me.id OR o.creative_id = me.id) AND o.id < '{{cursor_id}}'
-  ORDER BY o.id DESC LIMIT 21) o
+  SELECT * FROM (
+    (SELECT * FROM orders WHERE client_id = me.id AND id < '{{cursor_id}}' ORDER BY id DESC LIMIT 21)
+    UNION ALL
+    (SELECT * FROM orders WHERE creative_id = me.id AND id < '{{cursor_id}}' ORDER BY id DESC LIMIT 21)) page
+  ORDER BY id DESC LIMIT 21) o
 JOIN users c ON c.id = o.client_id
 JOIN users cr ON cr.id = o.creative_id
 ORDER BY o.id DESC;

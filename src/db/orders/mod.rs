@@ -17,14 +17,16 @@ mod dashboard;
 mod edits;
 mod list;
 mod transitions;
+mod views;
 
 pub use cancellations::*;
 pub use dashboard::*;
 pub use edits::*;
 pub use list::*;
 pub use transitions::*;
+pub use views::*;
 
-#[derive(Clone, Debug, Queryable, Selectable)]
+#[derive(Clone, Debug, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = orders)]
 pub struct OrderRow {
     pub id: OrderId,

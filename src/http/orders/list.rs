@@ -176,13 +176,18 @@ pub(super) async fn list_orders(
         },
     )
     .await?;
-    let (rows, next_cursor) = pagination::page(rows, limit, |r| match sort {
-        OrderSortParam::Newest => Cursor::Newest { id: r.id.into() },
+    let (rows, next_cursor) = pagination::page(rows, limit, |v| match sort {
+        OrderSortParam::Newest => Cursor::Newest {
+            id: v.order.id.into(),
+        },
         OrderSortParam::DueAt => Cursor::DueAt {
-            d: r.due_at,
-            id: r.id.into(),
+            d: v.order.due_at,
+            id: v.order.id.into(),
         },
     });
-    let data = render(&mut conn, rows, &caller, &clock).await?;
+    let data = rows
+        .into_iter()
+        .map(|v| render_view(v, &caller, &clock))
+        .collect();
     Ok(HttpResponse::Ok().json(pagination::Page { data, next_cursor }))
 }

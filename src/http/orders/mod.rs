@@ -1,9 +1,7 @@
 //! Orders: placing (idempotent), reading, listing and editing. Status changes live in
 //! `transitions.rs` and `cancellations.rs`.
 
-use std::collections::HashMap;
-
-use crate::domain::ids::{OrderId, UserId};
+use crate::domain::ids::OrderId;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use diesel_async::AsyncPgConnection;
@@ -77,62 +75,53 @@ pub fn viewer(caller: &AuthUser) -> orders::Viewer {
     }
 }
 
-/// Renders orders for the caller, loading the parties' names in one query.
+/// Renders orders for the caller, loading the parties' names and unread counts for the page.
 pub async fn render(
     conn: &mut AsyncPgConnection,
     rows: Vec<orders::OrderRow>,
     caller: &AuthUser,
     clock: &Clock,
 ) -> Result<Vec<OrderResponse>, ApiError> {
-    let mut ids: Vec<UserId> = rows
-        .iter()
-        .flat_map(|r| [r.client_id, r.creative_id])
-        .collect();
-    ids.sort();
-    ids.dedup();
-    let names: HashMap<UserId, String> = crate::db::users::display_names(conn, &ids)
-        .await?
+    let views = orders::views(conn, rows, caller.id).await?;
+    Ok(views
         .into_iter()
-        .collect();
-    let order_ids: Vec<OrderId> = rows.iter().map(|r| r.id).collect();
-    let unread: HashMap<OrderId, i64> =
-        crate::db::messages::unread_counts(conn, caller.id, &order_ids)
-            .await?
-            .into_iter()
-            .collect();
-    let party = |id: UserId| Party {
-        id: id.into(),
-        display_name: names.get(&id).cloned().unwrap_or_default(),
-    };
-    Ok(rows
-        .into_iter()
-        .map(|row| {
-            let f = row.facts();
-            let role = crate::app::moves::role_of(&row, viewer(caller));
-            OrderResponse {
-                id: row.id.into(),
-                status: f.status,
-                version: row.version,
-                late: f.is_late(clock.now),
-                unread_count: unread.get(&row.id).copied().unwrap_or(0),
-                allowed_transitions: machine::allowed_moves(&f, role, clock),
-                your_role: role,
-                client: party(row.client_id),
-                creative: party(row.creative_id),
-                title: row.title,
-                requirements: row.requirements,
-                price: MoneyDto::from_parts(row.price_amount, &row.price_currency),
-                due_at: row.due_at,
-                revisions_used: row.revisions_used,
-                revisions_included: row.revisions_included,
-                service_id: row.service_id.map(Into::into),
-                delivered_at: row.delivered_at,
-                auto_complete_at: row.auto_complete_at,
-                created_at: row.created_at,
-                updated_at: row.updated_at,
-            }
-        })
+        .map(|v| render_view(v, caller, clock))
         .collect())
+}
+
+/// One order as the caller sees it: their role, the moves open to them, lateness now.
+pub fn render_view(view: orders::OrderView, caller: &AuthUser, clock: &Clock) -> OrderResponse {
+    let row = view.order;
+    let f = row.facts();
+    let role = crate::app::moves::role_of(&row, viewer(caller));
+    OrderResponse {
+        id: row.id.into(),
+        status: f.status,
+        version: row.version,
+        late: f.is_late(clock.now),
+        unread_count: view.unread_count,
+        allowed_transitions: machine::allowed_moves(&f, role, clock),
+        your_role: role,
+        client: Party {
+            id: row.client_id.into(),
+            display_name: view.client_name,
+        },
+        creative: Party {
+            id: row.creative_id.into(),
+            display_name: view.creative_name,
+        },
+        title: row.title,
+        requirements: row.requirements,
+        price: MoneyDto::from_parts(row.price_amount, &row.price_currency),
+        due_at: row.due_at,
+        revisions_used: row.revisions_used,
+        revisions_included: row.revisions_included,
+        service_id: row.service_id.map(Into::into),
+        delivered_at: row.delivered_at,
+        auto_complete_at: row.auto_complete_at,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    }
 }
 
 pub async fn render_one(
