@@ -8,6 +8,7 @@ pub mod idempotency;
 pub mod messages;
 pub mod notifications;
 pub mod orders;
+pub mod prepared;
 pub mod outbox;
 pub mod schema;
 pub mod services;

@@ -70,7 +70,7 @@ pub async fn dashboard(
         due("creative_id", "$3", " AND due_at >= $4", "$5"),
     );
     let names = |s: &[OrderStatus]| s.iter().map(OrderStatus::as_str).collect::<Vec<_>>();
-    diesel::sql_query(sql)
+    crate::db::prepared::prepared(sql)
         .bind::<SqlUuid, _>(user)
         .bind::<Array<Text>, _>(names(can_be_late))
         .bind::<Array<Text>, _>(names(pending))

@@ -126,7 +126,7 @@ async fn either_newest(
     );
     let sql = super::views::views_of(&inner);
     let statuses: Vec<&str> = statuses.iter().map(OrderStatus::as_str).collect();
-    diesel::sql_query(sql)
+    crate::db::prepared::prepared(sql)
         .bind::<diesel::sql_types::Uuid, _>(viewer)
         .bind::<diesel::sql_types::BigInt, _>(limit)
         .bind::<diesel::sql_types::Nullable<diesel::sql_types::Uuid>, _>(before)

@@ -44,7 +44,7 @@ pub async fn find_visible_view(
     viewer: Viewer,
 ) -> QueryResult<Option<OrderView>> {
     let inner = "SELECT * FROM orders WHERE id = $2 AND (client_id = $1 OR creative_id = $1 OR $3)";
-    diesel::sql_query(views_of(inner))
+    crate::db::prepared::prepared(views_of(inner))
         .bind::<SqlUuid, _>(viewer.user_id)
         .bind::<SqlUuid, _>(id)
         .bind::<Bool, _>(viewer.is_admin)
