@@ -102,7 +102,9 @@ mod tests {
 
     #[test]
     fn each_placeholder_becomes_a_bind_in_order() {
-        let q = prepared("SELECT $2 || $1, $1").bind::<Text, _>("a").bind::<BigInt, _>(2i64);
+        let q = prepared("SELECT $2 || $1, $1")
+            .bind::<Text, _>("a")
+            .bind::<BigInt, _>(2i64);
         let sql = diesel::debug_query::<Pg, _>(&q).to_string();
         assert!(sql.starts_with("SELECT $1 || $2, $3"), "{sql}");
         assert!(sql.contains(r#"binds: [2, "a", "a"]"#), "{sql}");

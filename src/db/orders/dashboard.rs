@@ -2,95 +2,84 @@
 
 use crate::domain::ids::UserId;
 use chrono::{DateTime, Utc};
+use diesel::dsl::count_star;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
+use crate::db::schema::orders;
 use crate::domain::order::OrderStatus;
 
-/// Every counter of the dashboard, in one statement.
-#[derive(QueryableByName, Debug)]
-pub struct DashboardRow {
-    /// `{"status": count}` where the user is the client.
-    #[diesel(sql_type = diesel::sql_types::Jsonb)]
-    pub as_client: serde_json::Value,
-    #[diesel(sql_type = diesel::sql_types::Jsonb)]
-    pub as_creative: serde_json::Value,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    pub late: i64,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    pub due_soon: i64,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    pub unread_messages: i64,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    pub unread_notifications: i64,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
-    pub median_first_response: Option<i64>,
-}
-
-/// The dashboard of `user` at `now`: late means in `can_be_late` and due before now; due soon,
-/// in `pending` and due within `[now, soon)`. Each role is its own index range scan (nobody is
-/// both parties of one order, so the roles add up).
-pub async fn dashboard(
+/// Order counts by status where `user` is the client (or the creative).
+pub async fn counts_by_status(
     conn: &mut AsyncPgConnection,
     user: UserId,
-    can_be_late: &[OrderStatus],
-    pending: &[OrderStatus],
-    now: DateTime<Utc>,
-    soon: DateTime<Utc>,
-) -> QueryResult<DashboardRow> {
-    use diesel::sql_types::{Array, Text, Timestamptz, Uuid as SqlUuid};
-    let by_status = |role: &str| {
-        format!(
-            "(SELECT coalesce(jsonb_object_agg(status, n), '{{}}') \
-               FROM (SELECT status, count(*) AS n FROM orders WHERE {role} = $1 GROUP BY status) s)"
-        )
+    as_client: bool,
+) -> QueryResult<Vec<(OrderStatus, i64)>> {
+    let query = orders::table
+        .group_by(orders::status)
+        .select((orders::status, count_star()))
+        .into_boxed();
+    let query = if as_client {
+        query.filter(orders::client_id.eq(user))
+    } else {
+        query.filter(orders::creative_id.eq(user))
     };
-    let due = |role: &str, statuses: &str, from: &str, to: &str| {
-        format!(
-            "(SELECT count(*) FROM orders WHERE {role} = $1 AND status = ANY({statuses}) \
-               AND due_at < {to}{from})"
-        )
+    query.load(conn).await
+}
+
+/// Orders of `user` as client (or as creative) in `statuses` due within `[from, to)`. One role per
+/// query so each is a range scan of that role's `(participant, due_at) INCLUDE (status)` index,
+/// answered from the index alone; callers add the two (nobody is both parties of one order).
+pub async fn count_due_between(
+    conn: &mut AsyncPgConnection,
+    user: UserId,
+    as_client: bool,
+    statuses: &[OrderStatus],
+    from: Option<DateTime<Utc>>,
+    to: DateTime<Utc>,
+) -> QueryResult<i64> {
+    let mut query = orders::table
+        .filter(orders::status.eq_any(statuses))
+        .filter(orders::due_at.lt(to))
+        .select(count_star())
+        .into_boxed();
+    query = if as_client {
+        query.filter(orders::client_id.eq(user))
+    } else {
+        query.filter(orders::creative_id.eq(user))
     };
-    let sql = format!(
-        "SELECT {} AS as_client, {} AS as_creative, {} + {} AS late, {} + {} AS due_soon, \
-           (SELECT count(*) FROM (SELECT id FROM orders WHERE client_id = $1 \
-                                  UNION ALL SELECT id FROM orders WHERE creative_id = $1) o \
-              JOIN messages m ON m.order_id = o.id \
-              LEFT JOIN message_reads r ON r.order_id = m.order_id AND r.user_id = $1 \
-            WHERE (r.last_read_id IS NULL OR m.id > r.last_read_id) \
-              AND m.sender_id IS DISTINCT FROM $1) AS unread_messages, \
-           (SELECT count(*) FROM notifications WHERE user_id = $1 AND read_at IS NULL) \
-             AS unread_notifications, \
-           ({MEDIAN}) AS median_first_response",
-        by_status("client_id"),
-        by_status("creative_id"),
-        due("client_id", "$2", "", "$4"),
-        due("creative_id", "$2", "", "$4"),
-        due("client_id", "$3", " AND due_at >= $4", "$5"),
-        due("creative_id", "$3", " AND due_at >= $4", "$5"),
-    );
-    let names = |s: &[OrderStatus]| s.iter().map(OrderStatus::as_str).collect::<Vec<_>>();
-    crate::db::prepared::prepared(sql)
-        .bind::<SqlUuid, _>(user)
-        .bind::<Array<Text>, _>(names(can_be_late))
-        .bind::<Array<Text>, _>(names(pending))
-        .bind::<Timestamptz, _>(now)
-        .bind::<Timestamptz, _>(soon)
-        .get_result(conn)
-        .await
+    if let Some(from) = from {
+        query = query.filter(orders::due_at.ge(from));
+    }
+    query.first(conn).await
+}
+
+#[derive(QueryableByName)]
+struct Median {
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+    seconds: Option<i64>,
 }
 
 /// The creative's median time, in whole seconds, from an order's placement to their first answer
-/// (a message, a confirmation or a decline), over orders placed in the last 30 days that have one;
-/// the creative bound as `$1`.
-const MEDIAN: &str =
-    "SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY r.seconds))::bigint \
-     FROM (SELECT extract(epoch FROM LEAST( \
-               (SELECT min(m.created_at) FROM messages m \
-                 WHERE m.order_id = o.id AND m.sender_id = o.creative_id), \
-               (SELECT min(t.created_at) FROM order_transitions t \
-                 WHERE t.order_id = o.id AND t.from_status = 'new' \
-                   AND t.actor_role = 'creative')) - o.created_at) AS seconds \
-           FROM orders o \
-           WHERE o.creative_id = $1 AND o.created_at > now() - interval '30 days') r \
-     WHERE r.seconds IS NOT NULL";
+/// (a message, a confirmation or a decline), over orders placed in the last 30 days that have one.
+pub async fn median_first_response(
+    conn: &mut AsyncPgConnection,
+    creative: UserId,
+) -> QueryResult<Option<i64>> {
+    let median: Median = diesel::sql_query(
+        "SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY r.seconds))::bigint AS seconds \
+         FROM (SELECT extract(epoch FROM LEAST( \
+                   (SELECT min(m.created_at) FROM messages m \
+                     WHERE m.order_id = o.id AND m.sender_id = o.creative_id), \
+                   (SELECT min(t.created_at) FROM order_transitions t \
+                     WHERE t.order_id = o.id AND t.from_status = 'new' \
+                       AND t.actor_role = 'creative')) - o.created_at) AS seconds \
+               FROM orders o \
+               WHERE o.creative_id = $1 AND o.created_at > now() - interval '30 days') r \
+         WHERE r.seconds IS NOT NULL",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(creative)
+    .get_result(conn)
+    .await?;
+    Ok(median.seconds)
+}
