@@ -2,9 +2,11 @@
 //! callers compose several into one transaction. Nothing here knows about HTTP.
 
 pub mod attachments;
+pub mod billing;
 pub mod bootstrap;
 pub mod deliveries;
 pub mod idempotency;
+pub mod invoices;
 pub mod messages;
 pub mod notifications;
 pub mod orders;

@@ -243,6 +243,81 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    billing_profiles (user_id) {
+        user_id -> Uuid,
+        legal_name -> Text,
+        address_lines -> Array<Text>,
+        country -> Text,
+        tax_id -> Nullable<Text>,
+        version -> Int8,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    payment_terms (id) {
+        id -> Uuid,
+        order_id -> Uuid,
+        version -> Int8,
+        proposed_by -> Uuid,
+        proposer_role -> Text,
+        amount -> Int8,
+        currency -> Text,
+        method -> Text,
+        schedule -> Text,
+        due_at -> Timestamptz,
+        milestones -> Jsonb,
+        accepted_by -> Nullable<Uuid>,
+        accepted_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    invoice_counters (issuer_id, year) {
+        issuer_id -> Uuid,
+        year -> Int4,
+        last_number -> Int4,
+    }
+}
+
+diesel::table! {
+    invoices (id) {
+        id -> Uuid,
+        order_id -> Uuid,
+        issuer_id -> Uuid,
+        recipient_id -> Uuid,
+        status -> Text,
+        number -> Nullable<Text>,
+        currency -> Text,
+        line_items -> Jsonb,
+        discount_amount_off -> Nullable<Int8>,
+        discount_percent_off_bps -> Nullable<Int4>,
+        tax_rate_bps -> Int4,
+        subtotal -> Int8,
+        discount_amount -> Int8,
+        tax_amount -> Int8,
+        total -> Int8,
+        amount_paid -> Int8,
+        due_at -> Nullable<Timestamptz>,
+        memo -> Nullable<Text>,
+        issuer_billing -> Nullable<Jsonb>,
+        recipient_billing -> Nullable<Jsonb>,
+        paid_out_of_band -> Bool,
+        payment_method -> Nullable<Text>,
+        payment_reference -> Nullable<Text>,
+        version -> Int8,
+        sent_at -> Nullable<Timestamptz>,
+        paid_at -> Nullable<Timestamptz>,
+        voided_at -> Nullable<Timestamptz>,
+        marked_uncollectible_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (family_id));
 diesel::joinable!(sessions -> users (user_id));
@@ -257,6 +332,9 @@ diesel::joinable!(deliveries -> orders (order_id));
 diesel::joinable!(deliveries -> messages (message_id));
 diesel::joinable!(attachments -> orders (order_id));
 diesel::joinable!(cancellation_requests -> orders (order_id));
+diesel::joinable!(payment_terms -> orders (order_id));
+diesel::joinable!(invoices -> orders (order_id));
+diesel::joinable!(billing_profiles -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -277,4 +355,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     order_transitions,
     cancellation_requests,
     idempotency_keys,
+    billing_profiles,
+    payment_terms,
+    invoice_counters,
+    invoices,
 );

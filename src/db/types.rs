@@ -8,8 +8,11 @@ use diesel::sql_types::{Text, Uuid as SqlUuid};
 use uuid::Uuid;
 
 use crate::domain::account::CustomOrders;
+use crate::domain::billing::invoice::InvoiceStatus;
+use crate::domain::billing::terms::{PaymentMethod, Schedule};
 use crate::domain::ids::{
-    AttachmentId, DeliveryId, MessageId, NotificationId, OrderId, ServiceId, UserId,
+    AttachmentId, DeliveryId, InvoiceId, MessageId, NotificationId, OrderId, PaymentTermsId,
+    ServiceId, UserId,
 };
 use crate::domain::messages::MessageKind;
 use crate::domain::notify::Channel;
@@ -40,6 +43,9 @@ text_enum!(CancellationStatus);
 text_enum!(CustomOrders);
 text_enum!(MessageKind);
 text_enum!(Channel);
+text_enum!(InvoiceStatus);
+text_enum!(PaymentMethod);
+text_enum!(Schedule);
 
 macro_rules! uuid_id {
     ($ty:ident) => {
@@ -64,3 +70,5 @@ uuid_id!(MessageId);
 uuid_id!(AttachmentId);
 uuid_id!(DeliveryId);
 uuid_id!(NotificationId);
+uuid_id!(InvoiceId);
+uuid_id!(PaymentTermsId);

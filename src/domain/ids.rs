@@ -80,3 +80,5 @@ typed_id!(MessageId);
 typed_id!(AttachmentId);
 typed_id!(DeliveryId);
 typed_id!(NotificationId);
+typed_id!(InvoiceId);
+typed_id!(PaymentTermsId);

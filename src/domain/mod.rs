@@ -23,6 +23,7 @@ macro_rules! named_enum {
 }
 
 pub mod account;
+pub mod billing;
 pub mod events;
 pub mod ids;
 pub mod messages;

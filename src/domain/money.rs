@@ -248,6 +248,24 @@ impl Money {
     }
 }
 
+/// `1234` EUR → `12.34 EUR`; `1500` JPY → `1500 JPY`.
+pub fn format_money(amount: i64, currency: &str) -> String {
+    let exponent = Currency::parse(currency).map_or(2, |c| c.minor_unit_exponent()) as u32;
+    if exponent == 0 {
+        return format!("{amount} {currency}");
+    }
+    let unit = 10i64.pow(exponent);
+    let sign = if amount < 0 { "-" } else { "" };
+    let (whole, frac) = (
+        amount.unsigned_abs() / unit as u64,
+        amount.unsigned_abs() % unit as u64,
+    );
+    format!(
+        "{sign}{whole}.{frac:0width$} {currency}",
+        width = exponent as usize
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

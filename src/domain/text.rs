@@ -21,6 +21,12 @@ pub const REASON: TextRule = TextRule::text(1, 2000);
 pub const NOTE: TextRule = TextRule::text(0, 2000);
 pub const BIO: TextRule = TextRule::text(0, 2000);
 pub const MESSAGE: TextRule = TextRule::text(1, 10_000);
+pub const LINE_DESCRIPTION: TextRule = TextRule::line(1, 500);
+pub const MEMO: TextRule = TextRule::text(0, 2000);
+pub const LEGAL_NAME: TextRule = TextRule::line(1, 200);
+pub const ADDRESS_LINE: TextRule = TextRule::line(1, 200);
+pub const TAX_ID: TextRule = TextRule::line(1, 50);
+pub const PAYMENT_REFERENCE: TextRule = TextRule::line(1, 200);
 
 /// Characters refused everywhere: Unicode's control characters (`char::is_control`).
 const CONTROLS: &str = r"\u0000-\u001F\u007F-\u009F";

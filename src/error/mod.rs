@@ -78,6 +78,9 @@ pub enum ApiError {
     },
     #[error("stale If-Match")]
     PreconditionFailed { current_version: i64 },
+    /// A write that must name the version it was based on came without `If-Match`.
+    #[error("If-Match required")]
+    PreconditionRequired,
     #[error("payload too large")]
     PayloadTooLarge,
     #[error("request body too slow")]
@@ -128,6 +131,7 @@ impl ApiError {
             ApiError::Conflict { code, .. } => code,
             ApiError::InvalidTransition { code, .. } => code,
             ApiError::PreconditionFailed { .. } => "precondition_failed",
+            ApiError::PreconditionRequired => "precondition_required",
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::RequestTimeout => "request_timeout",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
@@ -150,6 +154,7 @@ impl ApiError {
             ApiError::Conflict { title, .. } => title,
             ApiError::InvalidTransition { .. } => "Transition not allowed",
             ApiError::PreconditionFailed { .. } => "The resource has changed",
+            ApiError::PreconditionRequired => "If-Match required",
             ApiError::PayloadTooLarge => "Request body too large",
             ApiError::RequestTimeout => "Request body too slow",
             ApiError::UnsupportedMediaType => "Unsupported media type",
@@ -181,6 +186,9 @@ impl ApiError {
             ApiError::PreconditionFailed { current_version } => format!(
                 "If-Match does not match the current version {current_version}; fetch the resource and retry."
             ),
+            ApiError::PreconditionRequired => {
+                "Send `If-Match` with the version you read (its `ETag`), e.g. `If-Match: \"3\"`.".into()
+            }
             ApiError::PayloadTooLarge => "The request body exceeds the size limit.".into(),
             ApiError::RequestTimeout => {
                 "The request body did not arrive in time; send it again.".into()
@@ -249,6 +257,7 @@ impl ResponseError for ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } | ApiError::InvalidTransition { .. } => StatusCode::CONFLICT,
             ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
+            ApiError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -315,6 +324,11 @@ fn constraint_error(constraint: &str) -> Option<ApiError> {
             "creative_id",
             "self_order",
             "You cannot order from yourself.",
+        ),
+        "payment_terms_order_version" => ApiError::conflict(
+            "concurrent_proposal",
+            "Terms changed",
+            "Another proposal was made at the same moment; fetch the terms and try again.",
         ),
         _ => return None,
     })

@@ -28,10 +28,13 @@ with a stable `code`; writes take `If-Match: \"<version>\"` and responses carry 
             events::OrderPlaced, events::OrderUpdated, events::OrderStatusChanged,
             events::CancellationRequested, events::CancellationRejected, events::RejectionReason,
             events::PasswordResetRequested, events::MessagePosted, events::EventPrice,
-            events::EmailVerificationRequested
+            events::EmailVerificationRequested, events::PaymentTermsProposed,
+            events::PaymentTermsAccepted, events::InvoiceSent, events::InvoiceClosed,
+            events::InvoicePaid
         ),
         responses(
             BadRequest, Unauthorized, Forbidden, EmailUnverified, NotFound, Conflict, PreconditionFailed,
+            PreconditionRequired,
             PayloadTooLarge, RequestTimeout, UnsupportedMediaType, ValidationFailed, RateLimited, ServiceUnavailable
         )
     ),
@@ -45,6 +48,7 @@ with a stable `code`; writes take `If-Match: \"<version>\"` and responses carry 
         (name = "messages", description = "Each order's thread: messages, files, read markers"),
         (name = "deliveries", description = "Work handed over on an order"),
         (name = "dashboard", description = "Per-user counters"),
+        (name = "billing", description = "Payment terms, invoices and billing details"),
         (name = "notifications", description = "The in-app inbox and notification preferences"),
         (name = "admin", description = "The support team's tools (admins only)"),
     )
@@ -186,6 +190,15 @@ problem!(PreconditionFailed, 412, "precondition_failed", "The resource has chang
     "`If-Match` names a version that is no longer current.",
     "If-Match does not match the current version 4; fetch the resource and retry.",
     {"current_version": 4});
+problem!(
+    PreconditionRequired,
+    428,
+    "precondition_required",
+    "If-Match required",
+    "This write must name the version it was based on: send `If-Match` with the `ETag` you read \
+     (`*` does not do).",
+    "Send `If-Match` with the version you read (its `ETag`), e.g. `If-Match: \"3\"`."
+);
 problem!(
     PayloadTooLarge,
     413,

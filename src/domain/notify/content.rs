@@ -7,7 +7,6 @@ use serde::Serialize;
 
 use crate::domain::events::{Event, MessagePosted};
 use crate::domain::ids::{OrderId, UserId};
-use crate::domain::money::Currency;
 use crate::domain::order::{ActorRole, OrderStatus};
 
 /// The order an event is about, as the recipient may see it.
@@ -84,23 +83,7 @@ fn truncate(text: &str, max_chars: usize) -> String {
     }
 }
 
-/// `1234` EUR → `12.34 EUR`; `1500` JPY → `1500 JPY`.
-pub fn format_money(amount: i64, currency: &str) -> String {
-    let exponent = Currency::parse(currency).map_or(2, |c| c.minor_unit_exponent()) as u32;
-    if exponent == 0 {
-        return format!("{amount} {currency}");
-    }
-    let unit = 10i64.pow(exponent);
-    let sign = if amount < 0 { "-" } else { "" };
-    let (whole, frac) = (
-        amount.unsigned_abs() / unit as u64,
-        amount.unsigned_abs() % unit as u64,
-    );
-    format!(
-        "{sign}{whole}.{frac:0width$} {currency}",
-        width = exponent as usize
-    )
-}
+pub use crate::domain::money::format_money;
 
 /// `Mon 30 Nov 2026, 14:00 (Europe/Berlin)`; an unknown zone falls back to UTC, named as such.
 pub fn format_time(at: DateTime<Utc>, zone: &str) -> String {
@@ -248,6 +231,63 @@ pub fn for_event(event: &Event, ctx: &Context<'_>) -> Content {
             },
             ctx.order_details(),
             order_action(e.order_id),
+        ),
+        Event::PaymentTermsProposed(e) => (
+            format!("Payment terms proposed for {}", ctx.title()),
+            format!(
+                "{} proposed {} by {}, due {}. Accept them, or propose your own.",
+                ctx.other_party(),
+                format_money(e.amount.amount, &e.amount.currency),
+                e.method.as_str().replace('_', " "),
+                format_time(e.due_at, &ctx.recipient.time_zone)
+            ),
+            ctx.order_details(),
+            order_action(e.order_id),
+        ),
+        Event::PaymentTermsAccepted(e) => (
+            format!("Payment terms agreed for {}", ctx.title()),
+            format!(
+                "{} accepted your payment terms of {}.",
+                ctx.other_party(),
+                format_money(e.amount.amount, &e.amount.currency)
+            ),
+            ctx.order_details(),
+            order_action(e.order_id),
+        ),
+        Event::InvoiceSent(e) => (
+            format!("Invoice {} for {}", e.number, ctx.title()),
+            format!(
+                "{} sent you invoice {} of {}{}.",
+                ctx.other_party(),
+                e.number,
+                format_money(e.total.amount, &e.total.currency),
+                e.due_at.map_or_else(String::new, |d| format!(
+                    ", due {}",
+                    format_time(d, &ctx.recipient.time_zone)
+                ))
+            ),
+            ctx.order_details(),
+            ("View the invoice", format!("{base}/invoices/{}", e.invoice_id)),
+        ),
+        Event::InvoiceVoided(e) | Event::InvoiceMarkedUncollectible(e) => (
+            format!("Invoice {} was closed", e.number),
+            match event {
+                Event::InvoiceVoided(_) => format!("Invoice {} was voided: nothing is owed on it.", e.number),
+                _ => format!("Invoice {} was marked uncollectible.", e.number),
+            },
+            ctx.order_details(),
+            ("View the invoice", format!("{base}/invoices/{}", e.invoice_id)),
+        ),
+        Event::InvoicePaid(e) => (
+            format!("Invoice {} is paid", e.number),
+            format!(
+                "Invoice {} is paid in full ({}){}.",
+                e.number,
+                format_money(e.amount_paid.amount, &e.amount_paid.currency),
+                if e.out_of_band { ", as recorded by the creative" } else { "" }
+            ),
+            ctx.order_details(),
+            ("View the invoice", format!("{base}/invoices/{}", e.invoice_id)),
         ),
         Event::MessagePosted(e) => return messages(std::slice::from_ref(e), ctx),
         Event::PasswordResetRequested(e) => (

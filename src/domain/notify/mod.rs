@@ -67,7 +67,7 @@ const fn rule(event_type: &'static str, email: bool, in_app: bool, locked: bool)
 
 /// Every event type a person is notified of, with its defaults. `order.updated` is in-app only by
 /// default: a creative hears of each edit of a new order without a mail per keystroke.
-pub const RULES: [Rule; 8] = [
+pub const RULES: [Rule; 14] = [
     rule("order.placed", true, true, false),
     rule("order.updated", false, true, false),
     rule("order.status_changed", true, true, false),
@@ -76,6 +76,13 @@ pub const RULES: [Rule; 8] = [
     rule("message.posted", true, true, false),
     rule("user.password_reset_requested", true, false, true),
     rule("user.email_verification_requested", true, false, true),
+    rule("payment_terms.proposed", true, true, false),
+    rule("payment_terms.accepted", true, true, false),
+    rule("invoice.sent", true, true, false),
+    rule("invoice.voided", true, true, false),
+    // The creative's own act: there for integrations and for anyone who wants it, off by default.
+    rule("invoice.marked_uncollectible", false, false, false),
+    rule("invoice.paid", true, true, false),
 ];
 
 pub fn rule_for(event_type: &str) -> Option<&'static Rule> {

@@ -238,6 +238,12 @@ fn event_envelope(doc: &mut Value) {
         "PasswordResetRequested",
         "MessagePosted",
         "EmailVerificationRequested",
+        "PaymentTermsProposed",
+        "PaymentTermsAccepted",
+        "InvoiceSent",
+        "InvoiceClosed",
+        "InvoiceClosed",
+        "InvoicePaid",
     ];
     let variants: Vec<Value> = Event::NAMES
         .iter()

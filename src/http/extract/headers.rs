@@ -72,6 +72,26 @@ fn parse_if_match_str(raw: &str) -> Option<Option<i64>> {
     valid.then(|| digits.parse().ok()).flatten().map(Some)
 }
 
+/// `If-Match: "<version>"` where a write must say which version it was based on (accepting the
+/// other party's proposal): absent, or `*`, is 428.
+pub struct RequiredIfMatch(pub i64);
+
+impl FromRequest for RequiredIfMatch {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let header = single_header(req, header::IF_MATCH.as_str(), "invalid_if_match");
+        std::future::ready(header.and_then(|value| match value {
+            None => Err(ApiError::PreconditionRequired),
+            Some(v) => match parse_if_match(Some(v))? {
+                IfMatch(Some(version)) => Ok(RequiredIfMatch(version)),
+                IfMatch(None) => Err(ApiError::PreconditionRequired),
+            },
+        }))
+    }
+}
+
 /// Versions start at 1.
 const MATCHES_NO_VERSION: i64 = 0;
 

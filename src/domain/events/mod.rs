@@ -10,6 +10,10 @@ use uuid::Uuid;
 use super::ids::{MessageId, OrderId, UserId};
 use super::order::{ActorRole, OrderStatus};
 
+mod billing;
+
+pub use billing::*;
+
 /// A price as events carry it: integer minor units and an ISO 4217 code.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct EventPrice {
@@ -150,6 +154,12 @@ pub enum Event {
     PasswordResetRequested(PasswordResetRequested),
     MessagePosted(MessagePosted),
     EmailVerificationRequested(EmailVerificationRequested),
+    PaymentTermsProposed(PaymentTermsProposed),
+    PaymentTermsAccepted(PaymentTermsAccepted),
+    InvoiceSent(InvoiceSent),
+    InvoiceVoided(InvoiceClosed),
+    InvoiceMarkedUncollectible(InvoiceClosed),
+    InvoicePaid(InvoicePaid),
 }
 
 /// The resource an event is about, for routing and ordering.
@@ -177,7 +187,7 @@ impl Aggregate {
 
 impl Event {
     /// Every event name, in the order of [`Event`]'s variants.
-    pub const NAMES: [&'static str; 8] = [
+    pub const NAMES: [&'static str; 14] = [
         "order.placed",
         "order.updated",
         "order.status_changed",
@@ -186,6 +196,12 @@ impl Event {
         "user.password_reset_requested",
         "message.posted",
         "user.email_verification_requested",
+        "payment_terms.proposed",
+        "payment_terms.accepted",
+        "invoice.sent",
+        "invoice.voided",
+        "invoice.marked_uncollectible",
+        "invoice.paid",
     ];
 
     /// The events carrying a secret (a `token`), removed once the mail carrying it is sent.
@@ -209,6 +225,12 @@ impl Event {
             "user.password_reset_requested" => Event::PasswordResetRequested(de(payload)?),
             "message.posted" => Event::MessagePosted(de(payload)?),
             "user.email_verification_requested" => Event::EmailVerificationRequested(de(payload)?),
+            "payment_terms.proposed" => Event::PaymentTermsProposed(de(payload)?),
+            "payment_terms.accepted" => Event::PaymentTermsAccepted(de(payload)?),
+            "invoice.sent" => Event::InvoiceSent(de(payload)?),
+            "invoice.voided" => Event::InvoiceVoided(de(payload)?),
+            "invoice.marked_uncollectible" => Event::InvoiceMarkedUncollectible(de(payload)?),
+            "invoice.paid" => Event::InvoicePaid(de(payload)?),
             _ => return None,
         })
     }
@@ -224,6 +246,12 @@ impl Event {
             Event::PasswordResetRequested(_) => 5,
             Event::MessagePosted(_) => 6,
             Event::EmailVerificationRequested(_) => 7,
+            Event::PaymentTermsProposed(_) => 8,
+            Event::PaymentTermsAccepted(_) => 9,
+            Event::InvoiceSent(_) => 10,
+            Event::InvoiceVoided(_) => 11,
+            Event::InvoiceMarkedUncollectible(_) => 12,
+            Event::InvoicePaid(_) => 13,
         }]
     }
 
@@ -237,6 +265,13 @@ impl Event {
             Event::PasswordResetRequested(e) => Aggregate::User(e.user_id),
             Event::MessagePosted(e) => Aggregate::Order(e.order_id),
             Event::EmailVerificationRequested(e) => Aggregate::User(e.user_id),
+            Event::PaymentTermsProposed(e) => Aggregate::Order(e.order_id),
+            Event::PaymentTermsAccepted(e) => Aggregate::Order(e.order_id),
+            Event::InvoiceSent(e) => Aggregate::Order(e.order_id),
+            Event::InvoiceVoided(e) | Event::InvoiceMarkedUncollectible(e) => {
+                Aggregate::Order(e.order_id)
+            }
+            Event::InvoicePaid(e) => Aggregate::Order(e.order_id),
         }
     }
 
@@ -251,6 +286,13 @@ impl Event {
             Event::PasswordResetRequested(e) => vec![e.user_id],
             Event::MessagePosted(e) => e.recipient_ids.clone(),
             Event::EmailVerificationRequested(e) => vec![e.user_id],
+            Event::PaymentTermsProposed(e) => vec![e.recipient_id],
+            Event::PaymentTermsAccepted(e) => vec![e.proposed_by],
+            Event::InvoiceSent(e) => vec![e.recipient_id],
+            Event::InvoiceVoided(e) => vec![e.recipient_id],
+            // For the issuer's own records and integrations; off by default on every channel.
+            Event::InvoiceMarkedUncollectible(e) => vec![e.issuer_id],
+            Event::InvoicePaid(e) => vec![e.issuer_id, e.recipient_id],
         }
     }
 
@@ -265,6 +307,13 @@ impl Event {
             Event::PasswordResetRequested(e) => serde_json::to_value(e),
             Event::MessagePosted(e) => serde_json::to_value(e),
             Event::EmailVerificationRequested(e) => serde_json::to_value(e),
+            Event::PaymentTermsProposed(e) => serde_json::to_value(e),
+            Event::PaymentTermsAccepted(e) => serde_json::to_value(e),
+            Event::InvoiceSent(e) => serde_json::to_value(e),
+            Event::InvoiceVoided(e) | Event::InvoiceMarkedUncollectible(e) => {
+                serde_json::to_value(e)
+            }
+            Event::InvoicePaid(e) => serde_json::to_value(e),
         };
         // Plain structs of strings, numbers and ids always serialise.
         value.unwrap_or_default()
