@@ -8,6 +8,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use crate::db::invoices::{self, Closing, DraftContent, InvoiceRow, Sending};
 use crate::db::{billing, orders, outbox};
+use crate::domain::billing::document::{self, InvoiceDocument, InvoiceFacts, PartyFacts};
 use crate::domain::billing::invoice::{self as machine, InvoiceAction};
 use crate::domain::billing::terms::PaymentMethod;
 use crate::domain::events::{Event, EventPrice, InvoiceClosed, InvoicePaid, InvoiceSent};
@@ -320,4 +321,60 @@ fn closed_event(row: &InvoiceRow) -> Event {
         }),
         _ => Event::InvoiceMarkedUncollectible(closed),
     }
+}
+
+/// The invoice as printed, for whoever may see it: sent invoices show the billing details copied
+/// when they were sent; a draft shows the details as they stand now.
+pub async fn printable(
+    conn: &mut AsyncPgConnection,
+    caller: orders::Viewer,
+    id: InvoiceId,
+) -> Result<InvoiceDocument, ApiError> {
+    let row = visible(conn, id, caller).await?;
+    let order = orders::find_visible(conn, row.order_id, caller)
+        .await?
+        .ok_or(ApiError::NotFound("invoice"))?;
+    let names = crate::db::users::display_names(conn, &[row.issuer_id, row.recipient_id]).await?;
+    let name = |id| {
+        names
+            .iter()
+            .find(|(u, _)| *u == id)
+            .map_or("", |(_, n)| n.as_str())
+    };
+    let (issuer, recipient) = if row.status == machine::InvoiceStatus::Draft {
+        (
+            billing::profile(conn, row.issuer_id).await?.map(|p| p.details()),
+            billing::profile(conn, row.recipient_id).await?.map(|p| p.details()),
+        )
+    } else {
+        (
+            InvoiceRow::billing(&row.issuer_billing),
+            InvoiceRow::billing(&row.recipient_billing),
+        )
+    };
+    let lines = row.lines();
+    Ok(document::build(&InvoiceFacts {
+        number: row.number.as_deref(),
+        status: row.status,
+        currency: &row.currency,
+        order_title: &order.title,
+        sent_at: row.sent_at,
+        due_at: row.due_at,
+        issuer: PartyFacts {
+            display_name: name(row.issuer_id),
+            billing: issuer.as_ref(),
+        },
+        recipient: PartyFacts {
+            display_name: name(row.recipient_id),
+            billing: recipient.as_ref(),
+        },
+        lines: &lines,
+        subtotal: row.subtotal,
+        discount: row.discount_amount,
+        tax_rate_bps: row.tax_rate_bps.into(),
+        tax: row.tax_amount,
+        total: row.total,
+        amount_paid: row.amount_paid,
+        memo: row.memo.as_deref(),
+    }))
 }

@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod attachments;
 pub mod background;
+pub mod billing;
 pub mod cancellations;
 pub mod dashboard;
 pub mod invoices;

@@ -27,6 +27,10 @@ pub struct RateLimitSettings {
     pub uploads_per_user_per_hour: u32,
     /// Verification mails one user asks for again.
     pub verification_emails_per_user_per_hour: u32,
+    /// Payment terms one user proposes (each notifies the other party).
+    pub terms_proposals_per_user_per_hour: u32,
+    /// Invoices one user drafts.
+    pub invoices_per_user_per_hour: u32,
 }
 
 impl RateLimitSettings {
@@ -49,6 +53,12 @@ impl RateLimitSettings {
                 "VERIFICATION_EMAILS_PER_USER_PER_HOUR",
                 5,
             )?,
+            terms_proposals_per_user_per_hour: parse(
+                get,
+                "TERMS_PROPOSALS_PER_USER_PER_HOUR",
+                30,
+            )?,
+            invoices_per_user_per_hour: parse(get, "INVOICES_PER_USER_PER_HOUR", 100)?,
         })
     }
 
@@ -64,6 +74,8 @@ impl RateLimitSettings {
             messages_per_user_per_hour: 1_000_000,
             uploads_per_user_per_hour: 1_000_000,
             verification_emails_per_user_per_hour: 1_000_000,
+            terms_proposals_per_user_per_hour: 1_000_000,
+            invoices_per_user_per_hour: 1_000_000,
         }
     }
 }

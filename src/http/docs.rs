@@ -89,6 +89,8 @@ pub fn openapi() -> serde_json::Value {
         super::orders::cancellations::Api::openapi(),
         super::orders::messages::Api::openapi(),
         super::orders::deliveries::Api::openapi(),
+        super::orders::payment_terms::Api::openapi(),
+        super::invoices::Api::openapi(),
         super::attachments::Api::openapi(),
         super::dashboard::Api::openapi(),
         super::notifications::Api::openapi(),

@@ -14,6 +14,7 @@ pub use crate::error;
 pub mod extract;
 pub mod health;
 pub mod idempotency;
+pub mod invoices;
 pub mod me;
 pub mod money;
 pub mod notifications;
@@ -51,6 +52,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(orders::cancellations::routes)
                 .configure(orders::messages::routes)
                 .configure(orders::deliveries::routes)
+                .configure(orders::payment_terms::routes)
+                .configure(invoices::routes)
                 .configure(attachments::routes)
                 .configure(dashboard::routes)
                 .configure(notifications::routes)

@@ -96,6 +96,8 @@ pub struct CreationLimits {
     pub uploads: Limiter<UserId>,
     /// Verification mails one user asks for again.
     pub verification_emails: Limiter<UserId>,
+    pub terms_proposals: Limiter<UserId>,
+    pub invoices: Limiter<UserId>,
 }
 
 impl CreationLimits {
@@ -110,6 +112,8 @@ impl CreationLimits {
             messages: Limiter::new(per_hour(s.messages_per_user_per_hour)),
             uploads: Limiter::new(per_hour(s.uploads_per_user_per_hour)),
             verification_emails: Limiter::new(per_hour(s.verification_emails_per_user_per_hour)),
+            terms_proposals: Limiter::new(per_hour(s.terms_proposals_per_user_per_hour)),
+            invoices: Limiter::new(per_hour(s.invoices_per_user_per_hour)),
         }
     }
 

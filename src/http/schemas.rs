@@ -51,6 +51,30 @@ text_schemas! {
     note_or_null => NOTE, true;
     bio_or_null => BIO, true;
     message => MESSAGE, false;
+    line_description => LINE_DESCRIPTION, false;
+    memo_or_null => MEMO, true;
+    legal_name => LEGAL_NAME, false;
+    tax_id_or_null => TAX_ID, true;
+    payment_reference => PAYMENT_REFERENCE, false;
+}
+
+/// 1 to 5 address lines, each a line of text.
+pub fn address_lines() -> utoipa::openapi::schema::Array {
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .items(text(&text::ADDRESS_LINE, false))
+        .min_items(Some(1))
+        .max_items(Some(crate::domain::billing::profile::MAX_ADDRESS_LINES))
+        .build()
+}
+
+/// The ISO 3166-1 alpha-2 codes the server accepts.
+pub fn country() -> Object {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::Type(Type::String))
+        .description(Some("ISO 3166-1 alpha-2 code, upper case."))
+        .enum_values(Some(crate::domain::billing::profile::country_codes()))
+        .examples(["GB"])
+        .build()
 }
 
 /// The ISO 4217 codes the server accepts, so clients can offer them and the fuzzer sends real ones.

@@ -104,16 +104,30 @@ fn shared_header(name: &str) -> Option<Value> {
     }
 }
 
+/// What a required `If-Match` takes: one version, quoted, optionally weak.
+const REQUIRED_IF_MATCH_PATTERN: &str = r#"^(W/)?"[0-9]{1,18}"$"#;
+
 fn shared_headers(op: &mut Map<String, Value>) {
     let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) else {
         return;
     };
     for param in params {
         let is_header = param.get("in").and_then(Value::as_str) == Some("header");
-        let canonical = param
-            .get("name")
-            .and_then(Value::as_str)
-            .and_then(shared_header);
+        let required = param.get("required") == Some(&Value::Bool(true));
+        let name = param.get("name").and_then(Value::as_str);
+        let canonical = match name {
+            // Where a write must name the version it is based on: no `*`, no empty list.
+            Some("If-Match") if required => Some(json!({
+                "name": "If-Match",
+                "in": "header",
+                "required": true,
+                "description": "The `ETag` of what is being accepted (e.g. `\"2\"`); without it, 428; \
+                    412 if it is no longer current.",
+                "schema": {"type": "string", "pattern": REQUIRED_IF_MATCH_PATTERN, "maxLength": 22},
+                "example": "\"1\"",
+            })),
+            _ => name.and_then(shared_header),
+        };
         if let (true, Some(canonical)) = (is_header, canonical) {
             *param = canonical;
         }

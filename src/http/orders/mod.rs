@@ -20,6 +20,7 @@ mod dto;
 mod edit;
 mod list;
 pub mod messages;
+pub mod payment_terms;
 mod place;
 pub mod transitions;
 
