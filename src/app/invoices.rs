@@ -343,8 +343,12 @@ pub async fn printable(
     };
     let (issuer, recipient) = if row.status == machine::InvoiceStatus::Draft {
         (
-            billing::profile(conn, row.issuer_id).await?.map(|p| p.details()),
-            billing::profile(conn, row.recipient_id).await?.map(|p| p.details()),
+            billing::profile(conn, row.issuer_id)
+                .await?
+                .map(|p| p.details()),
+            billing::profile(conn, row.recipient_id)
+                .await?
+                .map(|p| p.details()),
         )
     } else {
         (

@@ -53,11 +53,7 @@ impl RateLimitSettings {
                 "VERIFICATION_EMAILS_PER_USER_PER_HOUR",
                 5,
             )?,
-            terms_proposals_per_user_per_hour: parse(
-                get,
-                "TERMS_PROPOSALS_PER_USER_PER_HOUR",
-                30,
-            )?,
+            terms_proposals_per_user_per_hour: parse(get, "TERMS_PROPOSALS_PER_USER_PER_HOUR", 30)?,
             invoices_per_user_per_hour: parse(get, "INVOICES_PER_USER_PER_HOUR", 100)?,
         })
     }

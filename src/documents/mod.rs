@@ -28,8 +28,18 @@ mod tests {
             order: "Album cover <b>".into(),
             from: vec!["Zoë Studio GmbH".into(), "Straße 1".into(), "DE".into()],
             to: vec!["Bob".into()],
-            lines: (0..70).map(|i| line(&format!("Illustration number {i} with a long description that wraps over lines"))).collect(),
-            figures: vec![Figure { label: "Total".into(), value: "2,625.00 EUR".into(), strong: true }],
+            lines: (0..70)
+                .map(|i| {
+                    line(&format!(
+                        "Illustration number {i} with a long description that wraps over lines"
+                    ))
+                })
+                .collect(),
+            figures: vec![Figure {
+                label: "Total".into(),
+                value: "2,625.00 EUR".into(),
+                strong: true,
+            }],
             memo: Some("Thanks!".into()),
         }
     }
@@ -41,7 +51,14 @@ mod tests {
         assert!(pdf.starts_with(b"%PDF-"));
         let text = pdf_extract::extract_text_from_mem(&pdf).unwrap();
         let html = invoice_html(&doc).unwrap();
-        for needle in ["INV-2026-0042", "Zoë Studio GmbH", "Straße 1", "2,625.00 EUR", "Illustration number 69", "Thanks!"] {
+        for needle in [
+            "INV-2026-0042",
+            "Zoë Studio GmbH",
+            "Straße 1",
+            "2,625.00 EUR",
+            "Illustration number 69",
+            "Thanks!",
+        ] {
             assert!(text.contains(needle), "the PDF lacks {needle}: {text}");
             assert!(html.contains(needle), "the page lacks {needle}");
         }

@@ -38,17 +38,32 @@ fn fonts() -> &'static Fonts {
     })
 }
 
+/// One run of text placed on a page.
+struct Item {
+    x: f32,
+    y: f32,
+    bold: bool,
+    size: f32,
+    text: String,
+}
+
 /// A cursor down the pages, starting a new page when the current one is full.
 struct Writer<'a> {
     document: &'a mut Document,
-    pages: Vec<Vec<(f32, f32, bool, f32, String)>>,
+    pages: Vec<Vec<Item>>,
     y: f32,
 }
 
 impl Writer<'_> {
     fn text(&mut self, x: f32, text: &str, bold: bool, size: f32) {
         if let Some(page) = self.pages.last_mut() {
-            page.push((x, self.y, bold, size, text.to_string()));
+            page.push(Item {
+                x,
+                y: self.y,
+                bold,
+                size,
+                text: text.to_string(),
+            });
         }
     }
 
@@ -63,10 +78,12 @@ impl Writer<'_> {
     fn finish(self) {
         let f = fonts();
         for items in self.pages {
-            let mut page = self.document.start_page_with(PageSettings::from_wh(WIDTH, HEIGHT).unwrap_or_default());
+            let mut page = self
+                .document
+                .start_page_with(PageSettings::from_wh(WIDTH, HEIGHT).unwrap_or_default());
             let mut surface = page.surface();
-            for (x, y, bold, size, text) in items {
-                draw(&mut surface, x, y, bold, size, &text, f);
+            for item in items {
+                draw(&mut surface, &item, f);
             }
             surface.finish();
             page.finish();
@@ -74,13 +91,13 @@ impl Writer<'_> {
     }
 }
 
-fn draw(surface: &mut Surface<'_>, x: f32, y: f32, bold: bool, size: f32, text: &str, f: &Fonts) {
-    let font = if bold { &f.bold } else { &f.regular };
+fn draw(surface: &mut Surface<'_>, item: &Item, f: &Fonts) {
+    let font = if item.bold { &f.bold } else { &f.regular };
     surface.draw_text(
-        Point::from_xy(x, y),
+        Point::from_xy(item.x, item.y),
         font.clone(),
-        size,
-        text,
+        item.size,
+        &item.text,
         false,
         TextDirection::Auto,
     );
@@ -124,7 +141,11 @@ pub fn invoice_pdf(doc: &InvoiceDocument) -> anyhow::Result<Vec<u8>> {
     w.down(24.0);
     w.text(MARGIN, &doc.status, true, BODY);
     w.down(LEADING * 1.5);
-    for (label, value) in [("Issued", &doc.issued), ("Due", &doc.due), ("Order", &doc.order)] {
+    for (label, value) in [
+        ("Issued", &doc.issued),
+        ("Due", &doc.due),
+        ("Order", &doc.order),
+    ] {
         w.text(MARGIN, label, true, BODY);
         for line in wrap(value, 70) {
             w.text(MARGIN + 70.0, &line, false, BODY);
@@ -169,7 +190,12 @@ pub fn invoice_pdf(doc: &InvoiceDocument) -> anyhow::Result<Vec<u8>> {
 }
 
 fn lines_table(w: &mut Writer<'_>, doc: &InvoiceDocument) {
-    let columns = [(MARGIN, "Description"), (320.0, "Qty"), (370.0, "Unit price"), (460.0, "Amount")];
+    let columns = [
+        (MARGIN, "Description"),
+        (320.0, "Qty"),
+        (370.0, "Unit price"),
+        (460.0, "Amount"),
+    ];
     for (x, title) in columns {
         w.text(x, title, true, BODY);
     }

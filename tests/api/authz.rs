@@ -126,6 +126,30 @@ const MATRIX: &[Row] = &[
     // The support team's tools exist only for admins: anyone else gets 404.
     ("listDeadLetters", [401, 401, 401, 404, 404, 404, 200]),
     ("retryDeadLetter", [401, 401, 401, 404, 404, 404, 200]),
+    // Payment terms: the parties negotiate (admins read); the other party accepts the client's
+    // proposal, never its maker.
+    ("getPaymentTerms", [401, 401, 401, 404, 200, 200, 200]),
+    ("proposePaymentTerms", [401, 401, 401, 404, 200, 200, 403]),
+    ("acceptPaymentTerms", [401, 401, 401, 404, 403, 200, 403]),
+    // Invoices are the creative's to write; a draft is theirs alone until sent, so the client gets
+    // 404 on it. An order_id the caller cannot see is a 422 on that field (an id in a body).
+    ("createInvoice", [401, 401, 401, 422, 403, 201, 403]),
+    ("listInvoices", [401, 401, 401, 200, 200, 200, 200]),
+    ("getInvoice", [401, 401, 401, 404, 200, 200, 200]),
+    ("updateInvoice", [401, 401, 401, 404, 404, 200, 403]),
+    ("deleteInvoice", [401, 401, 401, 404, 404, 204, 403]),
+    ("sendInvoice", [401, 401, 401, 404, 404, 200, 403]),
+    ("voidInvoice", [401, 401, 401, 404, 403, 200, 403]),
+    (
+        "markInvoiceUncollectible",
+        [401, 401, 401, 404, 403, 200, 403],
+    ),
+    ("markInvoicePaid", [401, 401, 401, 404, 403, 200, 403]),
+    ("getInvoicePdf", [401, 401, 401, 404, 200, 200, 200]),
+    ("getInvoiceHtml", [401, 401, 401, 404, 200, 200, 200]),
+    // Everyone's billing details are their own.
+    ("getBillingProfile", [401, 401, 401, 200, 200, 200, 200]),
+    ("putBillingProfile", [401, 401, 401, 200, 200, 200, 200]),
 ];
 
 /// The people of one scenario: the order's client and creative, someone unrelated, and an admin.
@@ -184,22 +208,32 @@ impl World {
     }
 }
 
-/// One call to make: built fresh for each caller, so one caller's write cannot change the next
-/// caller's outcome.
-struct Call {
-    method: Method,
-    path: String,
-    body: Option<Value>,
-    /// Who is the owner and who the other party for this operation.
-    owner_is_creative: bool,
-    /// What the owner reads to see the resource a write would change: a refused write must leave
-    /// it exactly as it was.
-    probe: Option<String>,
-    /// Sent as a multipart upload (a `file` part) instead of a JSON body.
-    upload: bool,
+/// The world's people, for arrangements kept in other files.
+pub(crate) struct Parties<'a> {
+    pub client: &'a TestUser,
+    pub creative: &'a TestUser,
+    pub outsider: &'a TestUser,
+    pub admin: &'a TestUser,
 }
 
-fn call(method: Method, path: String, body: Option<Value>) -> Call {
+/// One call to make: built fresh for each caller, so one caller's write cannot change the next
+/// caller's outcome.
+pub(crate) struct Call {
+    pub method: Method,
+    pub path: String,
+    pub body: Option<Value>,
+    /// Who is the owner and who the other party for this operation.
+    pub owner_is_creative: bool,
+    /// What the owner reads to see the resource a write would change: a refused write must leave
+    /// it exactly as it was.
+    pub probe: Option<String>,
+    /// Sent as a multipart upload (a `file` part) instead of a JSON body.
+    pub upload: bool,
+    /// Extra request headers (`If-Match`).
+    pub headers: Vec<(&'static str, String)>,
+}
+
+pub(crate) fn call(method: Method, path: String, body: Option<Value>) -> Call {
     Call {
         method,
         path,
@@ -207,6 +241,7 @@ fn call(method: Method, path: String, body: Option<Value>) -> Call {
         owner_is_creative: false,
         probe: None,
         upload: false,
+        headers: Vec::new(),
     }
 }
 
@@ -331,6 +366,19 @@ async fn arrange(app: &TestApp, w: &World, op: &str, n: usize) -> Call {
         | "resendVerificationEmail"
         | "listDeadLetters"
         | "retryDeadLetter" => arrange_notifications(app, w, op, n).await,
+        op if crate::authz_billing::OPERATIONS.contains(&op) => {
+            crate::authz_billing::arrange(
+                app,
+                &Parties {
+                    client: &w.client,
+                    creative: &w.creative,
+                    outsider: &w.outsider,
+                    admin: &w.admin,
+                },
+                op,
+            )
+            .await
+        }
         _ => arrange_order(app, w, op).await,
     }
 }
@@ -526,6 +574,7 @@ async fn arrange_order(app: &TestApp, w: &World, op: &str) -> Call {
         owner_is_creative,
         probe,
         upload: op == "uploadAttachment",
+        headers: Vec::new(),
     }
 }
 
@@ -636,6 +685,9 @@ async fn every_operation_answers_each_caller_as_the_matrix_says() {
             }
             if let Some(body) = &c.body {
                 req = req.json(body);
+            }
+            for (name, value) in &c.headers {
+                req = req.header(*name, value);
             }
             if c.upload {
                 let part = reqwest::multipart::Part::bytes(b"a file".to_vec()).file_name("a.txt");

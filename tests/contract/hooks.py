@@ -81,6 +81,8 @@ def _seeded_bodies(op_id, body):
         if all(_is_uuid(i) for i in body["attachment_ids"]) and body["attachment_ids"]:
             return [dict(body, attachment_ids=v) for v in SEED["body"]["attachment_ids"]]
         return None
+    if op_id == "createInvoice" and _is_uuid(body.get("order_id")):
+        return [dict(body, order_id=v) for v in SEED["body"]["invoice_order_id"]]
     if op_id == "createOrder":
         out = []
         for field in ("service_id", "creative_id"):
@@ -94,6 +96,14 @@ def _seeded_bodies(op_id, body):
 def flatmap_path_parameters(ctx, params):
     seeded = _seeded_path(_operation_id(ctx), params)
     return st.sampled_from([params] + seeded) if seeded else st.just(params)
+
+
+@schemathesis.hook
+def flatmap_headers(ctx, headers):
+    """Accepting terms names the version read: the seeded proposals are version 1."""
+    if _operation_id(ctx) == "acceptPaymentTerms" and isinstance(headers, dict) and "If-Match" in headers:
+        return st.sampled_from([headers, dict(headers, **{"If-Match": '"1"'})])
+    return st.just(headers)
 
 
 @schemathesis.hook
@@ -113,12 +123,19 @@ def before_add_examples(ctx, examples):
         bodies = _seeded_bodies(op_id, case.body)
         if bodies:
             case.body = bodies[0]
+        if op_id == "acceptPaymentTerms" and isinstance(case.headers, dict):
+            case.headers["If-Match"] = '"1"'
 
 
 # The statuses schemathesis.toml lets schema-valid requests receive beyond its defaults, and the only
 # problem codes (`code`, or `errors[].code` for 422) that may come with them: rules about time, other
 # rows or secrets that JSON Schema cannot state. Any other code under those statuses is a mismatch
 # between the document and the server, and fails the run.
+# What an invoice's content may be refused for beyond its schema: sums past the agreed amount or the
+# largest amount, a discount of the whole subtotal or more, a due date already past.
+INVOICE_CONTENT = {"exceeds_agreed_amount", "too_large", "zero_total", "exceeds_subtotal", "not_in_future",
+                   "too_far"}
+
 BUSINESS_REFUSALS = {
     "listOrders": {400: {"invalid_cursor"}},
     "listServices": {400: {"invalid_cursor"}},
@@ -142,6 +159,21 @@ BUSINESS_REFUSALS = {
     "listNotifications": {400: {"invalid_cursor"}},
     "listDeadLetters": {400: {"invalid_cursor"}},
     "putNotificationPreferences": {422: {"unknown_event_type", "channel_not_offered", "security_notification"}},
+    "proposePaymentTerms": {
+        412: {"precondition_failed"},
+        422: {"not_in_future", "too_far", "currency_mismatch", "sum_mismatch", "milestone_count", "not_allowed",
+              "after_due_at"},
+    },
+    "acceptPaymentTerms": {412: {"precondition_failed"}},
+    "createInvoice": {422: INVOICE_CONTENT | {"unknown_order"}},
+    "updateInvoice": {412: {"precondition_failed"}, 422: INVOICE_CONTENT},
+    "deleteInvoice": {412: {"precondition_failed"}},
+    "sendInvoice": {412: {"precondition_failed"}, 422: {"missing", "not_in_future", "exceeds_agreed_amount"}},
+    "voidInvoice": {412: {"precondition_failed"}},
+    "markInvoiceUncollectible": {412: {"precondition_failed"}},
+    "markInvoicePaid": {412: {"precondition_failed"}, 422: {"paid_through_platform"}},
+    "putBillingProfile": {412: {"precondition_failed"}},
+    "listInvoices": {400: {"invalid_cursor"}},
 }
 
 

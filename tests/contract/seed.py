@@ -116,6 +116,46 @@ def service(user, title):
     return call("POST", "/v1/services", user["token"], body)["id"]
 
 
+def seed_billing(fuzz, creative, client, fuzz_creates, fuzz_delivers, fuzz_orders):
+    """Payment terms to accept, and invoices in each state, for the fuzzer (a creative) to act on."""
+    due = (datetime.now(timezone.utc) + timedelta(days=20)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    terms = {"amount": {"amount": 15000, "currency": "EUR"}, "method": "bank_transfer", "due_at": due,
+             "schedule": "upfront"}
+    profile = {"legal_name": "Fuzz Studio Ltd", "address_lines": ["1 Main Street"], "country": "GB"}
+    call("PUT", "/v1/me/billing-profile", fuzz["token"], profile)
+    to_accept = [custom_order(fuzz, creative) for _ in range(4)]
+    for order in to_accept:
+        call("PUT", f"/v1/orders/{order}/payment-terms", creative["token"], terms)
+    invoice_orders = fuzz_creates + fuzz_delivers
+    line = [{"description": "Seeded work", "quantity": 1, "unit_amount": 100}]
+
+    def invoice(order, send):
+        inv = call("POST", "/v1/invoices", fuzz["token"], {"order_id": order, "line_items": line})["id"]
+        if send:
+            call("POST", f"/v1/invoices/{inv}/send", fuzz["token"])
+        return inv
+
+    drafts = [invoice(o, False) for o in invoice_orders for _ in range(2)]
+    sent = [invoice(o, True) for o in invoice_orders for _ in range(2)]
+    return {
+        "invoice_orders": invoice_orders,
+        "path_ids": {
+            "getPaymentTerms": to_accept + fuzz_orders,
+            "proposePaymentTerms": fuzz_orders + fuzz_delivers,
+            "acceptPaymentTerms": to_accept,
+            "getInvoice": drafts + sent,
+            "getInvoicePdf": sent[:2] + drafts[:1],
+            "getInvoiceHtml": sent[:2] + drafts[:1],
+            "updateInvoice": drafts[:4],
+            "deleteInvoice": drafts[4:6],
+            "sendInvoice": drafts[6:],
+            "voidInvoice": sent[:3],
+            "markInvoiceUncollectible": sent[3:6],
+            "markInvoicePaid": sent[6:],
+        },
+    }
+
+
 def main():
     fuzz = register("fuzz@example.test", "Fuzz")
     creative = register("creative@example.test", "Creative")
@@ -169,6 +209,8 @@ def main():
               "AND status = 'delivered'", len(bounced))
     dead = psql(f"WITH d AS (UPDATE notification_deliveries SET status = 'dead' "
                 f"WHERE recipient_id IN ({in_list}) RETURNING id) SELECT id FROM d")
+    billing = seed_billing(fuzz, creative, client, to_confirm, to_deliver, editable)
+
     refresh_tokens = [refresher["refresh"]]
     for _ in range(5):
         body = call("POST", "/v1/auth/login", body={"email": "refresh@example.test", "password": PASSWORD})
@@ -197,6 +239,7 @@ def main():
             "listDeliveries": to_deliver + editable,
             "readNotification": notifications,
             "retryDeadLetter": dead,
+            **billing["path_ids"],
         },
         "body": {
             "service_id": [other_service],
@@ -206,6 +249,7 @@ def main():
             "refresh_token": refresh_tokens,
             "up_to": messages,
             "attachment_ids": [[f] for f in files[1:]],
+            "invoice_order_id": billing["invoice_orders"],
         },
     }
     assert reset_tokens and verify_tokens, "no token was mailed"

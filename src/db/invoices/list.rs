@@ -45,7 +45,7 @@ pub async fn list_for(
         Some(true) => {
             q = q
                 .filter(i::status.eq(InvoiceStatus::Open))
-                .filter(i::due_at.lt(now))
+                .filter(i::due_at.lt(now));
         }
         Some(false) => {
             q = q.filter(
@@ -53,7 +53,7 @@ pub async fn list_for(
                     .ne(InvoiceStatus::Open)
                     .or(i::due_at.is_null())
                     .or(i::due_at.ge(now)),
-            )
+            );
         }
         None => {}
     }

@@ -16,6 +16,7 @@ pub fn finish(doc: &mut Value) {
     if let Some(amount) = doc.pointer_mut("/components/schemas/MoneyDto/properties/amount") {
         amount["maximum"] = json!(crate::domain::money::Money::MAX_MINOR_UNITS);
     }
+    invoice_amounts(doc);
     for_each_operation(doc, |op| {
         shared_headers(op);
         cursor_parameter(op);
@@ -25,6 +26,24 @@ pub fn finish(doc: &mut Value) {
     event_envelope(doc);
     transition_notes(doc);
     add_links(doc);
+}
+
+/// Amounts inside an invoice are plain integers bounded like every price (utoipa reads a `maximum`
+/// as an i32), and a discount is exactly one of its two forms.
+fn invoice_amounts(doc: &mut Value) {
+    let max = json!(crate::domain::billing::totals::MAX_AMOUNT);
+    if let Some(unit) =
+        doc.pointer_mut("/components/schemas/LineItemRequest/properties/unit_amount")
+    {
+        unit["maximum"] = max.clone();
+    }
+    if let Some(discount) = doc.pointer_mut("/components/schemas/DiscountDto") {
+        discount["minProperties"] = json!(1);
+        discount["maxProperties"] = json!(1);
+        discount["properties"]["amount_off"]["type"] = json!("integer");
+        discount["properties"]["amount_off"]["maximum"] = max;
+        discount["properties"]["percent_off_bps"]["type"] = json!("integer");
+    }
 }
 
 fn for_each_operation(doc: &mut Value, mut f: impl FnMut(&mut Map<String, Value>)) {

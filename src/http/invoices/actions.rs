@@ -3,8 +3,8 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
-use validator::Validate;
 use utoipa::ToSchema;
+use validator::Validate;
 
 use super::invoice_ok;
 use crate::app;
@@ -50,8 +50,14 @@ pub(super) async fn send_invoice(
 ) -> Result<HttpResponse, ApiError> {
     let clock = state.clock();
     let mut conn = db::connection(&state.pool).await?;
-    let row = app::invoices::send(&mut conn, viewer(&caller), id.into_inner().0, if_match.0, &clock)
-        .await?;
+    let row = app::invoices::send(
+        &mut conn,
+        viewer(&caller),
+        id.into_inner().0,
+        if_match.0,
+        &clock,
+    )
+    .await?;
     Ok(invoice_ok(StatusCode::OK, row, &caller, &clock))
 }
 
@@ -112,7 +118,14 @@ pub(super) async fn mark_invoice_uncollectible(
     id: web::Path<StrictUuid<InvoiceId>>,
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
-    close(&state, &caller, id.into_inner().0, if_match, Close::Uncollectible).await
+    close(
+        &state,
+        &caller,
+        id.into_inner().0,
+        if_match,
+        Close::Uncollectible,
+    )
+    .await
 }
 
 #[derive(Deserialize, Serialize, ToSchema, Validate)]

@@ -5,8 +5,8 @@ use actix_web::{web, HttpResponse};
 
 use crate::app;
 use crate::db;
-use crate::domain::ids::InvoiceId;
 use crate::documents;
+use crate::domain::ids::InvoiceId;
 use crate::http::auth_user::AuthUser;
 use crate::http::docs;
 use crate::http::error::ApiError;

@@ -3,9 +3,9 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use validator::Validate;
 use utoipa::ToSchema;
 use uuid::Uuid;
+use validator::Validate;
 
 use crate::db::invoices::{DraftContent, InvoiceRow};
 use crate::domain::billing::invoice::{self as machine, InvoiceAction, InvoiceStatus};
@@ -39,10 +39,18 @@ pub struct LineItemRequest {
 #[schema(example = json!({"percent_off_bps": 1000}))]
 pub struct DiscountDto {
     #[schema(minimum = 1)]
-    #[serde(default, deserialize_with = "optional_integer", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "optional_integer",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub amount_off: Option<i64>,
     #[schema(minimum = 1, maximum = 10000)]
-    #[serde(default, deserialize_with = "optional_integer", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "optional_integer",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub percent_off_bps: Option<i64>,
 }
 
@@ -61,7 +69,6 @@ impl DiscountDto {
             }
         }
     }
-
 }
 
 impl From<Discount> for DiscountDto {

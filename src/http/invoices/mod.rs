@@ -73,12 +73,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(
         web::resource("/invoices/{id}/mark-paid").route(web::post().to(actions::mark_invoice_paid)),
     )
-    .service(
-        web::resource("/invoices/{id}/pdf").route(web::get().to(documents::get_invoice_pdf)),
-    )
-    .service(
-        web::resource("/invoices/{id}/html").route(web::get().to(documents::get_invoice_html)),
-    )
+    .service(web::resource("/invoices/{id}/pdf").route(web::get().to(documents::get_invoice_pdf)))
+    .service(web::resource("/invoices/{id}/html").route(web::get().to(documents::get_invoice_html)))
     .service(
         web::resource("/me/billing-profile")
             .route(web::get().to(write::get_billing_profile))
@@ -86,7 +82,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-fn invoice_ok(status: StatusCode, row: InvoiceRow, caller: &AuthUser, clock: &Clock) -> HttpResponse {
+fn invoice_ok(
+    status: StatusCode,
+    row: InvoiceRow,
+    caller: &AuthUser,
+    clock: &Clock,
+) -> HttpResponse {
     let body = InvoiceResponse::new(row, caller.id, clock.now);
     HttpResponse::build(status)
         .insert_header(etag(body.version))

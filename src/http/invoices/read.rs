@@ -65,7 +65,11 @@ fn status_filter(raw: Option<&str>) -> Result<Vec<InvoiceStatus>, ApiError> {
     };
     let names: Vec<&str> = raw.split(',').collect();
     if names.len() > InvoiceStatus::ALL.len() {
-        return Err(ApiError::validation("status", "too_many", "at most 5 statuses"));
+        return Err(ApiError::validation(
+            "status",
+            "too_many",
+            "at most 5 statuses",
+        ));
     }
     names
         .into_iter()

@@ -4,8 +4,8 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use validator::Validate;
 use utoipa::ToSchema;
+use validator::Validate;
 
 use super::{invoice_ok, BillingDetailsDto, DiscountDto, DraftRequest, LineItemRequest};
 use crate::app;
@@ -23,7 +23,7 @@ use crate::http::state::AppState;
 #[derive(Deserialize, Serialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"order_id": "0193a0a4-8000-7c41-9a0e-2f1b7c9d8e03",
-    "line_items": [{"description": "Album cover", "quantity": 1, "unit_amount": 40000}],
+    "line_items": [{"description": "Album cover", "quantity": 1, "unit_amount": 12000}],
     "tax_rate_bps": 1900, "due_at": "2026-12-20T12:00:00Z", "memo": "Thank you!"}))]
 pub struct CreateInvoiceRequest {
     /// One of the caller's orders as its creative; the invoice is in its currency.
@@ -176,8 +176,14 @@ pub(super) async fn update_invoice(
         }
         .parse(now)
     };
-    let row = app::invoices::update(&mut conn, viewer(&caller), id.into_inner().0, if_match.0, edit)
-        .await?;
+    let row = app::invoices::update(
+        &mut conn,
+        viewer(&caller),
+        id.into_inner().0,
+        if_match.0,
+        edit,
+    )
+    .await?;
     Ok(invoice_ok(StatusCode::OK, row, &caller, &clock))
 }
 
@@ -214,13 +220,15 @@ pub struct BillingProfileResponse {
     pub updated_at: DateTime<Utc>,
 }
 
-fn profile_ok(row: billing::BillingProfileRow) -> HttpResponse {
+fn profile_ok(row: &billing::BillingProfileRow) -> HttpResponse {
     let body = BillingProfileResponse {
         details: row.details().into(),
         version: row.version,
         updated_at: row.updated_at,
     };
-    HttpResponse::Ok().insert_header(etag(row.version)).json(body)
+    HttpResponse::Ok()
+        .insert_header(etag(row.version))
+        .json(body)
 }
 
 /// The caller's billing details, as their invoices print them; 404 until set.
@@ -239,7 +247,7 @@ pub(super) async fn get_billing_profile(
     let row = billing::profile(&mut conn, caller.id)
         .await?
         .ok_or(ApiError::NotFound("billing profile"))?;
-    Ok(profile_ok(row))
+    Ok(profile_ok(&row))
 }
 
 /// Set the caller's billing details (legal name, address, country, tax id). Invoices copy them when
@@ -265,5 +273,5 @@ pub(super) async fn put_billing_profile(
     let details = body.0.parse()?;
     let mut conn = db::connection(&state.pool).await?;
     let row = app::billing::put_profile(&mut conn, caller.id, &details, if_match.0).await?;
-    Ok(profile_ok(row))
+    Ok(profile_ok(&row))
 }

@@ -3,14 +3,16 @@
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use validator::Validate;
 use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
+use validator::Validate;
 
 use super::viewer;
 use crate::app;
 use crate::db::{self, billing::TermsRow};
-use crate::domain::billing::terms::{MilestoneDraft, PaymentMethod, Schedule, Terms, MAX_MILESTONES};
+use crate::domain::billing::terms::{
+    MilestoneDraft, PaymentMethod, Schedule, Terms, MAX_MILESTONES,
+};
 use crate::domain::ids::OrderId;
 use crate::domain::order::ActorRole;
 use crate::http::auth_user::AuthUser;
@@ -92,7 +94,9 @@ impl ProposeTermsRequest {
         }
         let mut drafts = Vec::new();
         for (i, m) in self.milestones.into_iter().enumerate() {
-            let price = m.amount.parse_price(&format!("milestones[{i}].amount"), &mut errors);
+            let price = m
+                .amount
+                .parse_price(&format!("milestones[{i}].amount"), &mut errors);
             let due = errors.check(
                 &format!("milestones[{i}].due_at"),
                 app::orders::parse_due_at(m.due_at, now),

@@ -1,0 +1,128 @@
+//! The authorization matrix's arrangements for payment terms, invoices and billing details.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::authz::{call, Call, Parties};
+use crate::helpers::{json_ok, TestApp};
+use crate::invoices::{act, billing_profile, draft};
+
+pub const OPERATIONS: [&str; 16] = [
+    "getPaymentTerms",
+    "proposePaymentTerms",
+    "acceptPaymentTerms",
+    "createInvoice",
+    "listInvoices",
+    "getInvoice",
+    "updateInvoice",
+    "deleteInvoice",
+    "sendInvoice",
+    "voidInvoice",
+    "markInvoiceUncollectible",
+    "markInvoicePaid",
+    "getInvoicePdf",
+    "getInvoiceHtml",
+    "getBillingProfile",
+    "putBillingProfile",
+];
+
+fn terms() -> Value {
+    json!({"amount": {"amount": 15000, "currency": "EUR"}, "method": "card",
+        "due_at": (chrono::Utc::now() + chrono::Duration::days(9)).to_rfc3339(), "schedule": "upfront"})
+}
+
+fn profile() -> Value {
+    json!({"legal_name": "Someone Ltd", "address_lines": ["1 Main Street"], "country": "GB"})
+}
+
+pub async fn arrange(app: &TestApp, p: &Parties<'_>, op: &str) -> Call {
+    match op {
+        "getBillingProfile" => {
+            for user in [p.client, p.creative, p.outsider, p.admin] {
+                billing_profile(app, user, "Someone Ltd").await;
+            }
+            call(Method::GET, "/v1/me/billing-profile".into(), None)
+        }
+        "putBillingProfile" => call(
+            Method::PUT,
+            "/v1/me/billing-profile".into(),
+            Some(profile()),
+        ),
+        "listInvoices" => call(Method::GET, "/v1/invoices".into(), None),
+        _ => {
+            let order = app.order_in("in_progress", p.client, p.creative).await;
+            if op.contains("PaymentTerms") {
+                return arrange_terms(app, p, op, &order).await;
+            }
+            arrange_invoice(app, p, op, &order).await
+        }
+    }
+}
+
+async fn arrange_terms(app: &TestApp, p: &Parties<'_>, op: &str, order: &str) -> Call {
+    let path = format!("/v1/orders/{order}/payment-terms");
+    let res = app
+        .request(Method::PUT, &path, Some(&p.client.token))
+        .json(&terms())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let mut c = match op {
+        "getPaymentTerms" => call(Method::GET, path.clone(), None),
+        "proposePaymentTerms" => call(Method::PUT, path.clone(), Some(terms())),
+        _ => {
+            let mut c = call(Method::POST, format!("{path}/accept"), None);
+            c.owner_is_creative = true;
+            c.headers.push(("If-Match", "\"1\"".into()));
+            c
+        }
+    };
+    c.probe = Some(path);
+    c
+}
+
+async fn arrange_invoice(app: &TestApp, p: &Parties<'_>, op: &str, order: &str) -> Call {
+    billing_profile(app, p.creative, "Creative Ltd").await;
+    if op == "createInvoice" {
+        let body = json!({"order_id": order, "line_items": [{"description": "Work", "quantity": 1, "unit_amount": 100}]});
+        let mut c = call(Method::POST, "/v1/invoices".into(), Some(body));
+        c.owner_is_creative = true;
+        return c;
+    }
+    let inv = json_ok(
+        draft(app, p.creative, order, json!({})).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let id = inv["id"].as_str().unwrap().to_string();
+    let stays_draft = matches!(op, "updateInvoice" | "deleteInvoice" | "sendInvoice");
+    if !stays_draft {
+        json_ok(
+            act(app, p.creative, &id, "send", None).await,
+            StatusCode::OK,
+        )
+        .await;
+    }
+    let path = format!("/v1/invoices/{id}");
+    let mut c = match op {
+        "getInvoice" => call(Method::GET, path.clone(), None),
+        "getInvoicePdf" => call(Method::GET, format!("{path}/pdf"), None),
+        "getInvoiceHtml" => call(Method::GET, format!("{path}/html"), None),
+        "updateInvoice" => call(Method::PATCH, path.clone(), Some(json!({"memo": "Thanks"}))),
+        "deleteInvoice" => call(Method::DELETE, path.clone(), None),
+        "sendInvoice" => call(Method::POST, format!("{path}/send"), None),
+        "voidInvoice" => call(Method::POST, format!("{path}/void"), None),
+        "markInvoiceUncollectible" => {
+            call(Method::POST, format!("{path}/mark-uncollectible"), None)
+        }
+        _ => call(
+            Method::POST,
+            format!("{path}/mark-paid"),
+            Some(json!({"method": "bank_transfer", "reference": "SEPA 1"})),
+        ),
+    };
+    c.owner_is_creative = true;
+    c.probe = Some(path);
+    c
+}
