@@ -16,15 +16,19 @@ pub async fn put_profile(
 ) -> Result<BillingProfileRow, ApiError> {
     conn.transaction::<_, ApiError, _>(async |conn| {
         let current = billing::lock_profile(conn, user).await?;
-        if let Some(v) = expected {
-            let version = current.map_or(0, |p| p.version);
-            if v != version {
-                return Err(ApiError::PreconditionFailed {
-                    current_version: version,
-                });
-            }
+        let version = current.map_or(0, |p| p.version);
+        let stale = ApiError::PreconditionFailed {
+            current_version: version,
+        };
+        match expected {
+            Some(v) if v != version => Err(stale),
+            // "None yet" locks no row: only an insert that finds none may go ahead, or two such
+            // writes would both pass and the second overwrite the first.
+            Some(0) => billing::insert_profile(conn, user, details)
+                .await?
+                .ok_or(ApiError::PreconditionFailed { current_version: 1 }),
+            _ => Ok(billing::put_profile(conn, user, details).await?),
         }
-        Ok(billing::put_profile(conn, user, details).await?)
     })
     .await
 }

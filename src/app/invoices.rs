@@ -98,10 +98,12 @@ pub async fn create(
             ApiError::validation("order_id", "unknown_order", "no such order of yours")
         })?;
     if order.creative_id != caller.user_id {
-        return Err(ApiError::Forbidden {
-            code: "not_the_creative",
-            detail: "Only the order's creative invoices it.".into(),
-        });
+        // An id in a body the caller may not use is that field's problem (as for a service id).
+        return Err(ApiError::validation(
+            "order_id",
+            "not_the_creative",
+            "only the order's creative invoices it",
+        ));
     }
     conn.transaction::<_, ApiError, _>(async |conn| {
         let order = orders::lock(conn, order_id)
@@ -341,14 +343,14 @@ pub async fn printable(
             .find(|(u, _)| *u == id)
             .map_or("", |(_, n)| n.as_str())
     };
+    // A draft shows its creative's own details as they stand; the client's are copied only when
+    // the invoice is sent to them, so a draft never shows the creative the client's current ones.
     let (issuer, recipient) = if row.status == machine::InvoiceStatus::Draft {
         (
             billing::profile(conn, row.issuer_id)
                 .await?
                 .map(|p| p.details()),
-            billing::profile(conn, row.recipient_id)
-                .await?
-                .map(|p| p.details()),
+            None,
         )
     } else {
         (
@@ -379,6 +381,7 @@ pub async fn printable(
         tax: row.tax_amount,
         total: row.total,
         amount_paid: row.amount_paid,
+        amount_due: row.amount_due(),
         memo: row.memo.as_deref(),
     }))
 }

@@ -13,9 +13,9 @@ use crate::domain::ids::OrderId;
 use crate::domain::order::{ActorRole, OrderStatus};
 use crate::error::ApiError;
 
-/// An order keeps at most this many proposals: enough for any negotiation, and a bound on the
-/// history every read returns.
-pub const MAX_PROPOSALS: usize = 50;
+/// Each party makes at most this many proposals on an order: enough for any negotiation, a bound
+/// on the history every read returns, and per party, so one side cannot use up the other's.
+pub const MAX_PROPOSALS_PER_PARTY: usize = 25;
 
 /// The order's proposals, newest first, for a participant or an admin.
 pub async fn history(
@@ -98,11 +98,12 @@ pub async fn propose(
                 current_version: current,
             });
         }
-        if all.len() >= MAX_PROPOSALS {
+        let mine = all.iter().filter(|p| p.proposed_by == caller.user_id).count();
+        if mine >= MAX_PROPOSALS_PER_PARTY {
             return Err(ApiError::conflict(
                 "too_many_proposals",
                 "Too many proposals",
-                format!("An order takes at most {MAX_PROPOSALS} proposals; talk it over in the order's messages."),
+                format!("You have made {MAX_PROPOSALS_PER_PARTY} proposals on this order; talk it over in the order's messages."),
             ));
         }
         let new = NewProposal {

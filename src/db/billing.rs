@@ -60,6 +60,28 @@ pub async fn lock_profile(
         .optional()
 }
 
+/// Creates the caller's profile if they have none; `None` if they have one.
+pub async fn insert_profile(
+    conn: &mut AsyncPgConnection,
+    user: UserId,
+    d: &BillingDetails,
+) -> QueryResult<Option<BillingProfileRow>> {
+    use billing_profiles::dsl as b;
+    diesel::insert_into(b::billing_profiles)
+        .values((
+            b::user_id.eq(user),
+            b::legal_name.eq(&d.legal_name),
+            b::address_lines.eq(&d.address_lines),
+            b::country.eq(&d.country),
+            b::tax_id.eq(&d.tax_id),
+        ))
+        .on_conflict_do_nothing()
+        .returning(BillingProfileRow::as_returning())
+        .get_result(conn)
+        .await
+        .optional()
+}
+
 /// Creates or replaces the caller's profile.
 pub async fn put_profile(
     conn: &mut AsyncPgConnection,

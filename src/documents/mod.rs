@@ -49,6 +49,9 @@ mod tests {
         let doc = sample();
         let pdf = invoice_pdf(&doc).unwrap();
         assert!(pdf.starts_with(b"%PDF-"));
+        if let Ok(path) = std::env::var("WRITE_SAMPLE_PDF") {
+            std::fs::write(path, &pdf).unwrap();
+        }
         let text = pdf_extract::extract_text_from_mem(&pdf).unwrap();
         let html = invoice_html(&doc).unwrap();
         for needle in [

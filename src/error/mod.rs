@@ -200,7 +200,7 @@ impl ApiError {
                 format!("The range lies past the end of the file ({size} bytes).")
             }
             ApiError::Busy { retry_after_secs } => format!(
-                "Too many password checks are in progress; retry after {retry_after_secs} seconds."
+                "The server is busy with work of this kind; retry after {retry_after_secs} seconds."
             ),
             ApiError::RateLimited { retry_after_secs } => {
                 format!("Too many attempts; retry after {retry_after_secs} seconds.")

@@ -19,6 +19,8 @@ pub struct AppState {
     pub storage: crate::storage::Storage,
     /// Uploads in flight on this instance.
     pub uploads: tokio::sync::Semaphore,
+    /// Documents (PDFs) being drawn on this instance: one per core, the rest wait briefly.
+    pub renders: tokio::sync::Semaphore,
     /// Wakes the notification workers after a write.
     pub signal: crate::wake::Signal,
 }
@@ -38,6 +40,9 @@ impl AppState {
             creation_limits: CreationLimits::new(&settings.rate_limits),
             hashing: Hashing::new(&settings.hashing),
             uploads: tokio::sync::Semaphore::new(settings.files.max_concurrent_uploads),
+            renders: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
+            ),
             storage,
             pool,
             settings,

@@ -57,6 +57,12 @@ async fn terms_are_proposed_countered_and_accepted_at_the_version_read() {
     let (client, creative) = (app.register("client").await, app.register("creative").await);
     let order = app.order_in("in_progress", &client, &creative).await;
 
+    // An empty If-Match is an empty list: it matches no version, "none yet" included.
+    let empty = propose(&app, &client, &order, &terms(15000, "card"), Some("")).await;
+    problem(empty, StatusCode::PRECONDITION_FAILED).await;
+    // An empty If-Match is an empty list: it matches no version, "none yet" included.
+    let empty = propose(&app, &client, &order, &terms(15000, "card"), Some("")).await;
+    problem(empty, StatusCode::PRECONDITION_FAILED).await;
     let res = propose(&app, &client, &order, &terms(15000, "card"), Some("\"0\"")).await;
     assert_eq!(res.headers()["etag"], "\"1\"");
     let first = json_ok(res, StatusCode::OK).await;
@@ -305,16 +311,45 @@ async fn proposals_are_rate_limited_per_user_at_the_default() {
     })
     .await;
     let (client, creative) = (app.register("client").await, app.register("creative").await);
-    let order = app.order_in("in_progress", &client, &creative).await;
-    for _ in 0..defaults.terms_proposals_per_user_per_hour {
+    // Two orders, so the per-order cap on proposals is not what stops them.
+    let orders = [
+        app.order_in("in_progress", &client, &creative).await,
+        app.order_in("in_progress", &client, &creative).await,
+    ];
+    let order = &orders[0];
+    for i in 0..defaults.terms_proposals_per_user_per_hour {
         assert_eq!(
-            propose(&app, &client, &order, &terms(100, "card"), None)
-                .await
-                .status(),
+            propose(
+                &app,
+                &client,
+                &orders[i as usize % 2],
+                &terms(100, "card"),
+                None
+            )
+            .await
+            .status(),
             StatusCode::OK
         );
     }
-    let res = propose(&app, &client, &order, &terms(100, "card"), None).await;
+    let res = propose(&app, &client, order, &terms(100, "card"), None).await;
     assert!(res.headers().contains_key("retry-after"));
     problem(res, StatusCode::TOO_MANY_REQUESTS).await;
+}
+
+#[tokio::test]
+async fn each_party_makes_at_most_25_proposals_and_the_other_can_still_answer() {
+    let app = TestApp::spawn().await;
+    let (client, creative) = (app.register("client").await, app.register("creative").await);
+    let order = app.order_in("in_progress", &client, &creative).await;
+    for _ in 0..25 {
+        let res = propose(&app, &client, &order, &terms(100, "card"), None).await;
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    let res = propose(&app, &client, &order, &terms(100, "card"), None).await;
+    assert_eq!(
+        problem(res, StatusCode::CONFLICT).await["code"],
+        "too_many_proposals"
+    );
+    let counter = propose(&app, &creative, &order, &terms(200, "card"), None).await;
+    assert_eq!(counter.status(), StatusCode::OK);
 }

@@ -165,7 +165,7 @@ BUSINESS_REFUSALS = {
               "after_due_at"},
     },
     "acceptPaymentTerms": {412: {"precondition_failed"}},
-    "createInvoice": {422: INVOICE_CONTENT | {"unknown_order"}},
+    "createInvoice": {422: INVOICE_CONTENT | {"unknown_order", "not_the_creative"}},
     "updateInvoice": {412: {"precondition_failed"}, 422: INVOICE_CONTENT},
     "deleteInvoice": {412: {"precondition_failed"}},
     "sendInvoice": {412: {"precondition_failed"}, 422: {"missing", "not_in_future", "exceeds_agreed_amount"}},

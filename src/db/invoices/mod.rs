@@ -72,6 +72,15 @@ impl InvoiceRow {
             .and_then(|v| serde_json::from_value(v.clone()).ok())
     }
 
+    /// What is still owed: nothing on a voided invoice.
+    pub fn amount_due(&self) -> i64 {
+        if self.status == InvoiceStatus::Void {
+            0
+        } else {
+            self.total - self.amount_paid
+        }
+    }
+
     /// Open and past its due date.
     pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
         self.status == InvoiceStatus::Open && self.due_at.is_some_and(|d| d < now)

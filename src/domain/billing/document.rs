@@ -32,6 +32,8 @@ pub struct InvoiceFacts<'a> {
     pub tax: i64,
     pub total: i64,
     pub amount_paid: i64,
+    /// What is still owed (nothing once voided).
+    pub amount_due: i64,
     pub memo: Option<&'a str>,
 }
 
@@ -134,11 +136,7 @@ pub fn build(f: &InvoiceFacts<'_>) -> InvoiceDocument {
     ));
     figures.push(figure("Total".into(), money(f.total), true));
     figures.push(figure("Amount paid".into(), money(f.amount_paid), false));
-    figures.push(figure(
-        "Amount due".into(),
-        money(f.total - f.amount_paid),
-        true,
-    ));
+    figures.push(figure("Amount due".into(), money(f.amount_due), true));
     InvoiceDocument {
         heading: format!("Invoice {number}"),
         number,
@@ -202,6 +200,7 @@ mod tests {
             tax: 1800,
             total: 10800,
             amount_paid: 0,
+            amount_due: 10800,
             memo: None,
         });
         assert_eq!(doc.lines[0].amount, "100.00 EUR");

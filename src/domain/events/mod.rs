@@ -292,6 +292,8 @@ impl Event {
             Event::InvoiceVoided(e) => vec![e.recipient_id],
             // For the issuer's own records and integrations; off by default on every channel.
             Event::InvoiceMarkedUncollectible(e) => vec![e.issuer_id],
+            // A creative recording a payment they received needs no mail about it.
+            Event::InvoicePaid(e) if e.out_of_band => vec![e.recipient_id],
             Event::InvoicePaid(e) => vec![e.issuer_id, e.recipient_id],
         }
     }
@@ -332,9 +334,13 @@ mod tests {
         assert_eq!(names.len(), Event::NAMES.len());
         for name in Event::NAMES {
             let (resource, verb) = name.split_once('.').unwrap();
-            // `invoice.marked_uncollectible`: the verb comes first, as Stripe names it.
-            let verb = verb.split('_').next().unwrap();
-            assert!(!resource.is_empty() && verb.ends_with("ed"), "{name}");
+            // `status_changed`, and `marked_uncollectible` as Stripe names it: a past participle
+            // among the verb's words.
+            let irregular = ["sent", "paid"];
+            let past = verb
+                .split('_')
+                .any(|w| w.ends_with("ed") || irregular.contains(&w));
+            assert!(!resource.is_empty() && past, "{name}");
         }
     }
 

@@ -92,8 +92,9 @@ impl FromRequest for RequiredIfMatch {
     }
 }
 
-/// Versions start at 1.
-const MATCHES_NO_VERSION: i64 = 0;
+/// Versions start at 1, and 0 stands for "none yet" where a resource may not exist: an empty list
+/// must match neither.
+const MATCHES_NO_VERSION: i64 = -1;
 
 /// Versions are i64; 18 digits always fit.
 const IF_MATCH_MAX_DIGITS: usize = 18;

@@ -128,12 +128,29 @@ pub(super) async fn mark_invoice_uncollectible(
     .await
 }
 
+/// How money paid outside the platform arrived.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OutOfBandMethod {
+    BankTransfer,
+    Paypal,
+}
+
+impl From<OutOfBandMethod> for PaymentMethod {
+    fn from(m: OutOfBandMethod) -> Self {
+        match m {
+            OutOfBandMethod::BankTransfer => PaymentMethod::BankTransfer,
+            OutOfBandMethod::Paypal => PaymentMethod::Paypal,
+        }
+    }
+}
+
 #[derive(Deserialize, Serialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"method": "bank_transfer", "reference": "SEPA 2026-11-29 REF 8812"}))]
 pub struct MarkPaidRequest {
-    /// `bank_transfer` or `paypal`: card payments go through the platform (422 `paid_through_platform`).
-    method: PaymentMethod,
+    /// Card payments go through the platform and are never recorded by hand.
+    method: OutOfBandMethod,
     /// The transfer's reference, for both parties' records.
     #[schema(schema_with = schemas::payment_reference)]
     reference: String,
@@ -169,7 +186,7 @@ pub(super) async fn mark_invoice_paid(
         .parse(&body.reference)
         .map_err(|e| invalid_field("reference", e))?;
     let how = Close::PaidOutOfBand {
-        method: body.method,
+        method: body.method.into(),
         reference: &reference,
     };
     close(&state, &caller, id.into_inner().0, if_match, how).await

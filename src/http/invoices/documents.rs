@@ -14,6 +14,9 @@ use crate::http::extract::StrictUuid;
 use crate::http::orders::viewer;
 use crate::http::state::AppState;
 
+/// How long a PDF request waits for a free core before it is refused with 503.
+const RENDER_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The invoice as a printable PDF (A4): issuer and recipient, number, dates, lines, totals and
 /// payment status.
 #[utoipa::path(get, path = "/v1/invoices/{id}/pdf", tag = "billing", operation_id = "getInvoicePdf",
@@ -24,6 +27,7 @@ use crate::http::state::AppState;
         (status = 400, response = docs::BadRequest),
         (status = 401, response = docs::Unauthorized),
         (status = 404, response = docs::NotFound),
+        (status = 503, response = docs::ServiceUnavailable),
     ))]
 pub(super) async fn get_invoice_pdf(
     state: web::Data<AppState>,
@@ -34,7 +38,15 @@ pub(super) async fn get_invoice_pdf(
     let mut conn = db::connection(&state.pool).await?;
     let doc = app::invoices::printable(&mut conn, viewer(&caller), id).await?;
     drop(conn);
-    // Drawing and subsetting the font is CPU work: off the async workers.
+    // Drawing and subsetting the font is CPU work: off the async workers, one per core at most,
+    // so a burst of PDFs cannot starve every other request; past a short wait, 503.
+    let busy = ApiError::Busy {
+        retry_after_secs: RENDER_WAIT.as_secs(),
+    };
+    let _slot = tokio::time::timeout(RENDER_WAIT, state.renders.acquire())
+        .await
+        .map_err(|_| busy)?
+        .map_err(anyhow::Error::from)?;
     let pdf = web::block(move || documents::invoice_pdf(&doc))
         .await
         .map_err(anyhow::Error::from)??;

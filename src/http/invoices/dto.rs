@@ -14,7 +14,12 @@ use crate::domain::billing::terms::PaymentMethod;
 use crate::domain::billing::totals::{self, Discount, LineItem};
 use crate::domain::text;
 use crate::http::error::{ApiError, FieldError, FieldErrors};
-use crate::http::extract::{integer, optional_integer};
+use crate::http::extract::integer;
+
+/// An integer that may be left out but, as the document says, is never `null`.
+fn some_integer<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    integer(d).map(Some)
+}
 use crate::http::schemas;
 
 #[derive(Clone, Deserialize, Serialize, ToSchema)]
@@ -41,14 +46,14 @@ pub struct DiscountDto {
     #[schema(minimum = 1)]
     #[serde(
         default,
-        deserialize_with = "optional_integer",
+        deserialize_with = "some_integer",
         skip_serializing_if = "Option::is_none"
     )]
     pub amount_off: Option<i64>,
     #[schema(minimum = 1, maximum = 10000)]
     #[serde(
         default,
-        deserialize_with = "optional_integer",
+        deserialize_with = "some_integer",
         skip_serializing_if = "Option::is_none"
     )]
     pub percent_off_bps: Option<i64>,
@@ -226,6 +231,7 @@ pub struct InvoiceResponse {
     pub tax_amount: i64,
     pub total: i64,
     pub amount_paid: i64,
+    /// `total - amount_paid`; 0 once voided.
     pub amount_due: i64,
     pub due_at: Option<DateTime<Utc>>,
     /// Open and past its due date.
@@ -266,6 +272,7 @@ impl InvoiceResponse {
                 unit_amount: l.unit_amount,
             })
             .collect();
+        let amount_due = row.amount_due();
         InvoiceResponse {
             id: row.id.into(),
             order_id: row.order_id.into(),
@@ -285,7 +292,7 @@ impl InvoiceResponse {
             tax_amount: row.tax_amount,
             total: row.total,
             amount_paid: row.amount_paid,
-            amount_due: row.total - row.amount_paid,
+            amount_due,
             due_at: row.due_at,
             memo: row.memo,
             paid_out_of_band: row.paid_out_of_band,

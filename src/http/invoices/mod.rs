@@ -40,6 +40,7 @@ pub use dto::*;
         write::CreateInvoiceRequest,
         write::UpdateInvoiceRequest,
         actions::MarkPaidRequest,
+        actions::OutOfBandMethod,
         LineItemRequest,
         LineItemResponse,
         DiscountDto,

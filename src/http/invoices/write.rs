@@ -79,8 +79,9 @@ fn too_many_lines(n: usize) -> Result<(), ApiError> {
 ///
 /// All totals are computed here in integer minor units. The order's sent invoices and this one may
 /// come to at most the accepted terms' amount before tax (the order's price while none are
-/// accepted): 422 `exceeds_agreed_amount` beyond. A draft is seen only by its creative (and
-/// admins) until sent. Each user drafts at most `INVOICES_PER_USER_PER_HOUR` (100) an hour.
+/// accepted): 422 `exceeds_agreed_amount` beyond. An `order_id` the caller cannot see is 422
+/// `unknown_order`, one they are the client of 422 `not_the_creative`. A draft is seen only by
+/// its creative (and admins) until sent. Each user drafts at most `INVOICES_PER_USER_PER_HOUR` (100) an hour.
 #[utoipa::path(post, path = "/v1/invoices", tag = "billing", operation_id = "createInvoice",
     security(("bearer" = [])),
     request_body = CreateInvoiceRequest,
@@ -89,8 +90,7 @@ fn too_many_lines(n: usize) -> Result<(), ApiError> {
             headers(("ETag" = String), ("Location" = String))),
         (status = 400, response = docs::BadRequest),
         (status = 401, response = docs::Unauthorized),
-        (status = 403, response = docs::Forbidden),
-        (status = 409, response = docs::Conflict),
+                (status = 409, response = docs::Conflict),
         (status = 415, response = docs::UnsupportedMediaType),
         (status = 422, response = docs::ValidationFailed),
         (status = 429, response = docs::RateLimited),

@@ -167,7 +167,7 @@ pub struct PaymentTermsResponse {
     pub current: Option<TermsProposal>,
     /// The terms in force: the newest accepted proposal; null until one is accepted.
     pub accepted: Option<TermsProposal>,
-    /// Every proposal, newest first (at most 50).
+    /// Every proposal, newest first (at most 25 per party).
     pub history: Vec<TermsProposal>,
 }
 
@@ -245,7 +245,7 @@ async fn get_payment_terms(
 ///
 /// `If-Match` is optional here: with the version read (`"0"` before any proposal), the proposal is
 /// refused with 412 if someone proposed in between. The amount is in the order's currency (422
-/// `currency_mismatch` otherwise). An order takes at most 50 proposals (409 `too_many_proposals`);
+/// `currency_mismatch` otherwise). Each party makes at most 25 proposals on an order (409 `too_many_proposals`);
 /// none on a declined or cancelled order (409 `order_closed`).
 #[utoipa::path(put, path = "/v1/orders/{id}/payment-terms", tag = "billing",
     operation_id = "proposePaymentTerms",
