@@ -146,3 +146,28 @@ async fn nul_bytes_are_client_errors_never_500s() {
     let body = problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
     assert_eq!(body["errors"][0]["field"], "note");
 }
+
+#[tokio::test]
+async fn a_body_that_is_an_array_is_422_even_where_every_field_is_optional() {
+    let app = TestApp::spawn().await;
+    let (client, creative) = (app.register("client").await, app.register("creative").await);
+    let order = app.order_in("new", &client, &creative).await;
+    let res = app
+        .request(
+            Method::PATCH,
+            &format!("/v1/orders/{order}"),
+            Some(&client.token),
+        )
+        .header("Content-Type", "application/json")
+        .body("[null, null]")
+        .send()
+        .await
+        .unwrap();
+    let body = problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(body["errors"][0]["code"], "invalid_type");
+    assert_eq!(
+        app.order(&client, &order).await["version"],
+        1,
+        "nothing changed"
+    );
+}

@@ -83,7 +83,9 @@ impl FromRequest for RequiredIfMatch {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let header = single_header(req, header::IF_MATCH.as_str(), "invalid_if_match");
         std::future::ready(header.and_then(|value| match value {
+            // An empty list names no version either.
             None => Err(ApiError::PreconditionRequired),
+            Some(v) if v.is_empty() => Err(ApiError::PreconditionRequired),
             Some(v) => match parse_if_match(Some(v))? {
                 IfMatch(Some(version)) => Ok(RequiredIfMatch(version)),
                 IfMatch(None) => Err(ApiError::PreconditionRequired),

@@ -108,6 +108,15 @@ fn nests_deeper_than(bytes: &[u8], max: usize) -> bool {
 
 /// Deserialises with the path of the field that failed, so `errors[].field` can name it.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // serde reads a struct from an array too (`[null, null]` as a PATCH with both fields absent):
+    // every body of this API is an object, as the document says.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(ApiError::validation(
+            "",
+            "invalid_type",
+            "the request body must be a JSON object",
+        ));
+    }
     if nests_deeper_than(bytes, MAX_JSON_DEPTH) {
         return Err(ApiError::bad_request(
             "json_too_deep",

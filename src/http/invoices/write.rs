@@ -212,17 +212,25 @@ pub(super) async fn delete_invoice(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// The caller's billing details, with their version and when they last changed.
 #[derive(Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"legal_name": "Ada Studio Ltd", "address_lines": ["1 Main Street", "London N1 1AA"],
+    "country": "GB", "tax_id": "GB123456789", "version": 2, "updated_at": "2026-11-29T10:00:00Z"}))]
 pub struct BillingProfileResponse {
-    #[serde(flatten)]
-    pub details: BillingDetailsDto,
+    pub legal_name: String,
+    pub address_lines: Vec<String>,
+    pub country: String,
+    pub tax_id: Option<String>,
     pub version: i64,
     pub updated_at: DateTime<Utc>,
 }
 
 fn profile_ok(row: &billing::BillingProfileRow) -> HttpResponse {
     let body = BillingProfileResponse {
-        details: row.details().into(),
+        legal_name: row.legal_name.clone(),
+        address_lines: row.address_lines.clone(),
+        country: row.country.clone(),
+        tax_id: row.tax_id.clone(),
         version: row.version,
         updated_at: row.updated_at,
     };
