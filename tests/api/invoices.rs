@@ -571,3 +571,33 @@ async fn fifty_concurrent_sends_number_one_to_fifty_without_gap_or_repeat() {
     let want: Vec<String> = (1..=50).map(|n| format!("INV-{year}-{n:04}")).collect();
     assert_eq!(numbers, want);
 }
+
+#[tokio::test]
+async fn a_bad_field_in_an_edit_is_422_whatever_the_version_named() {
+    let app = TestApp::spawn().await;
+    let p = parties(&app).await;
+    let inv = json_ok(
+        draft(&app, &p.creative, &p.order, json!({})).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let path = format!("/v1/invoices/{}", inv["id"].as_str().unwrap());
+    for (body, field) in [
+        (json!({"tax_rate_bps": -1}), "tax_rate_bps"),
+        (json!({"due_at": "2000-01-01T00:00:00Z"}), "due_at"),
+        (
+            json!({"discount": {"percent_off_bps": 20000}}),
+            "discount.percent_off_bps",
+        ),
+    ] {
+        let res = app
+            .request(Method::PATCH, &path, Some(&p.creative.token))
+            .header("If-Match", "\"7\"")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let res = problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+        assert_eq!(res["errors"][0]["field"], field);
+    }
+}

@@ -61,6 +61,21 @@ pub struct DiscountDto {
 
 impl DiscountDto {
     pub fn parse(&self, errors: &mut FieldErrors) -> Option<Discount> {
+        let bounds = [
+            ("discount.amount_off", self.amount_off, totals::MAX_AMOUNT),
+            (
+                "discount.percent_off_bps",
+                self.percent_off_bps,
+                totals::MAX_BPS,
+            ),
+        ];
+        for (field, value, max) in bounds {
+            if value.is_some_and(|v| !(1..=max).contains(&v)) {
+                let message = format!("must be from 1 to {max}");
+                errors.push(FieldError::new(field, "out_of_range", message));
+                return None;
+            }
+        }
         match (self.amount_off, self.percent_off_bps) {
             (Some(a), None) => Some(Discount::AmountOff(a)),
             (None, Some(p)) => Some(Discount::PercentOffBps(p)),

@@ -14,7 +14,7 @@ use crate::domain::billing::totals::MAX_LINES;
 use crate::domain::ids::{InvoiceId, OrderId};
 use crate::http::auth_user::AuthUser;
 use crate::http::docs;
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, FieldErrors};
 use crate::http::extract::{etag, nullable, optional_integer, IfMatch, Json, StrictUuid};
 use crate::http::orders::viewer;
 use crate::http::schemas;
@@ -153,6 +153,7 @@ pub(super) async fn update_invoice(
     too_many_lines(body.line_items.as_ref().map_or(0, Vec::len))?;
     let clock = state.clock();
     let now = clock.now;
+    check_fields_sent(&body, now)?;
     let mut conn = db::connection(&state.pool).await?;
     let edit = move |row: &crate::db::invoices::InvoiceRow| {
         let lines = body.line_items.unwrap_or_else(|| {
@@ -185,6 +186,32 @@ pub(super) async fn update_invoice(
     )
     .await?;
     Ok(invoice_ok(StatusCode::OK, row, &caller, &clock))
+}
+
+/// The fields sent, checked on their own before the draft is read (so a bad field is a 422 whatever
+/// the draft's version); what depends on the draft (totals with its other fields) is checked with it.
+fn check_fields_sent(body: &UpdateInvoiceRequest, now: DateTime<Utc>) -> Result<(), ApiError> {
+    let default_lines = [LineItemRequest {
+        description: "-".into(),
+        quantity: 1,
+        unit_amount: 1,
+    }];
+    let lines = body.line_items.as_deref().unwrap_or(&default_lines);
+    DraftRequest {
+        lines: lines.to_vec(),
+        discount: body.discount.clone().flatten().filter(|_| false),
+        tax_rate_bps: body.tax_rate_bps.unwrap_or(0),
+        due_at: body.due_at.flatten(),
+        due_at_is_new: true,
+        memo: body.memo.clone().flatten(),
+    }
+    .parse(now)?;
+    if let Some(Some(discount)) = &body.discount {
+        let mut errors = FieldErrors::new();
+        discount.parse(&mut errors);
+        errors.into_result()?;
+    }
+    Ok(())
 }
 
 /// Delete a draft (its creative only); a sent invoice is voided instead.
