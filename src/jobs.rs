@@ -90,6 +90,12 @@ pub async fn run_once(pool: &DbPool, timings: &OrderTimings) -> anyhow::Result<u
             break;
         }
     }
+    loop {
+        let n = crate::app::reviews::publish_due(&mut conn, BATCH).await?;
+        if n < BATCH as usize {
+            break;
+        }
+    }
     db::idempotency::delete_expired_keys(&mut conn).await?;
     db::outbox::purge_expired_tokens(&mut conn).await?;
     Ok(moved)

@@ -40,6 +40,9 @@ pub async fn post(
         }
         let mut message = MessageRow::user(order_id, caller.user_id, role, body);
         messages::insert(conn, &mut message).await?;
+        if role == crate::domain::order::ActorRole::Creative && order.first_response_at.is_none() {
+            orders::mark_first_response(conn, order_id).await?;
+        }
         let owner = Owner::Message(message.id);
         take_files(conn, files, order_id, caller.user_id, owner).await?;
         let recipients = [order.client_id, order.creative_id]

@@ -15,4 +15,6 @@ pub mod moves;
 pub mod notifications;
 pub mod orders;
 pub mod payment_terms;
+pub mod reputation;
+pub mod reviews;
 pub mod sessions;

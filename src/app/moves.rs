@@ -241,6 +241,12 @@ pub async fn write(
             note: m.note,
             auto_complete_at,
             due_at,
+            first_response: m.order.first_response_at.is_none()
+                && m.order.status() == OrderStatus::New
+                && m.actor_role == ActorRole::Creative,
+            first_delivery_due: (m.effect == Effect::Delivered
+                && m.order.first_delivered_at.is_none())
+            .then_some(m.order.due_at),
         },
     )
     .await?;

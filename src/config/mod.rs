@@ -68,6 +68,9 @@ pub struct OrderTimings {
     pub cancellation_request_cooldown: Duration,
     /// How often the background worker looks for due time-based transitions.
     pub worker_interval: Duration,
+    /// How long after completion each party may review the other; a lone review is published
+    /// when it closes.
+    pub review_window: Duration,
 }
 
 impl JwtSettings {
@@ -118,6 +121,7 @@ impl OrderTimings {
             revision_window: duration(get, "REVISION_WINDOW", "48h")?,
             cancellation_request_cooldown: duration(get, "CANCELLATION_REQUEST_COOLDOWN", "24h")?,
             worker_interval: duration(get, "WORKER_INTERVAL", "30s")?,
+            review_window: duration(get, "REVIEW_WINDOW", "14days")?,
         })
     }
 

@@ -154,6 +154,10 @@ diesel::table! {
         auto_complete_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        completed_at -> Nullable<Timestamptz>,
+        first_response_at -> Nullable<Timestamptz>,
+        first_delivered_at -> Nullable<Timestamptz>,
+        first_delivery_on_time -> Nullable<Bool>,
     }
 }
 
@@ -318,6 +322,47 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    reviews (id) {
+        id -> Uuid,
+        order_id -> Uuid,
+        author_id -> Uuid,
+        subject_id -> Uuid,
+        author_role -> Text,
+        rating -> Int2,
+        comment -> Nullable<Text>,
+        communication -> Nullable<Int2>,
+        quality -> Nullable<Int2>,
+        timeliness -> Nullable<Int2>,
+        clarity -> Nullable<Int2>,
+        published_at -> Nullable<Timestamptz>,
+        window_closes_at -> Timestamptz,
+        reply -> Nullable<Text>,
+        replied_at -> Nullable<Timestamptz>,
+        hidden_at -> Nullable<Timestamptz>,
+        hidden_by -> Nullable<Uuid>,
+        hidden_reason -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    user_ratings (user_id, role) {
+        user_id -> Uuid,
+        role -> Text,
+        review_count -> Int4,
+        rating_sum -> Int4,
+        communication_sum -> Int4,
+        communication_count -> Int4,
+        quality_sum -> Int4,
+        quality_count -> Int4,
+        timeliness_sum -> Int4,
+        timeliness_count -> Int4,
+        clarity_sum -> Int4,
+        clarity_count -> Int4,
+    }
+}
+
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (family_id));
 diesel::joinable!(sessions -> users (user_id));
@@ -334,6 +379,7 @@ diesel::joinable!(attachments -> orders (order_id));
 diesel::joinable!(cancellation_requests -> orders (order_id));
 diesel::joinable!(payment_terms -> orders (order_id));
 diesel::joinable!(invoices -> orders (order_id));
+diesel::joinable!(reviews -> orders (order_id));
 diesel::joinable!(billing_profiles -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -359,4 +405,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     payment_terms,
     invoice_counters,
     invoices,
+    reviews,
+    user_ratings,
 );

@@ -8,7 +8,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use super::schema::services;
 use super::Update;
 
-#[derive(Clone, Debug, Queryable, Selectable)]
+#[derive(Clone, Debug, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = services)]
 pub struct ServiceRow {
     pub id: ServiceId,
@@ -97,6 +97,64 @@ pub async fn list(
         query = query.filter(services::id.lt(before));
     }
     query.load(conn).await
+}
+
+/// Active services, best rated first: the creative's Bayesian average (`domain::reviews::bayesian`,
+/// computed here in SQL from `user_ratings`), then newest; with the score each was ranked by.
+/// `after` resumes past the last (score, id) of the previous page.
+pub async fn list_by_rating(
+    conn: &mut AsyncPgConnection,
+    filter: ServiceFilter,
+    after: Option<(f64, ServiceId)>,
+) -> QueryResult<Vec<(ServiceRow, f64)>> {
+    use crate::domain::reviews::{PRIOR_MEAN, PRIOR_WEIGHT};
+    use diesel::sql_types::{BigInt, Double, Text, Uuid as SqlUuid};
+    #[derive(QueryableByName)]
+    struct Ranked {
+        #[diesel(embed)]
+        service: ServiceRow,
+        #[diesel(sql_type = Double)]
+        score: f64,
+    }
+    let score = format!(
+        "(({PRIOR_MEAN:?} * {PRIOR_WEIGHT:?} + coalesce(r.rating_sum, 0)) \
+         / ({PRIOR_WEIGHT:?} + coalesce(r.review_count, 0)))::float8"
+    );
+    // Fixed text per combination of filters, so each stays prepared.
+    let mut sql = format!(
+        "SELECT * FROM (SELECT s.*, {score} AS score FROM services s \
+         LEFT JOIN user_ratings r ON r.user_id = s.creative_id AND r.role = 'creative' \
+         WHERE s.archived_at IS NULL"
+    );
+    let mut n = 1;
+    let mut next = || {
+        n += 1;
+        n
+    };
+    if filter.creative_id.is_some() {
+        sql += &format!(" AND s.creative_id = ${}", next());
+    }
+    if filter.q.is_some() {
+        sql += &format!(" AND s.title ILIKE ${}", next());
+    }
+    sql += ") ranked";
+    if after.is_some() {
+        let (a, b) = (next(), next());
+        sql += &format!(" WHERE (score, id) < (${a}, ${b})");
+    }
+    sql += " ORDER BY score DESC, id DESC LIMIT $1";
+    let mut q = super::prepared::prepared(sql).bind::<BigInt, _>(filter.limit);
+    if let Some(c) = filter.creative_id {
+        q = q.bind::<SqlUuid, _>(c);
+    }
+    if let Some(text) = filter.q {
+        q = q.bind::<Text, _>(super::like_pattern(&text));
+    }
+    if let Some((score, id)) = after {
+        q = q.bind::<Double, _>(score).bind::<SqlUuid, _>(id);
+    }
+    let rows: Vec<Ranked> = q.load(conn).await?;
+    Ok(rows.into_iter().map(|r| (r.service, r.score)).collect())
 }
 
 /// Edits an active service of `creative`, guarded by the expected version when given.

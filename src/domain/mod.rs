@@ -30,6 +30,7 @@ pub mod messages;
 pub mod money;
 pub mod notify;
 pub mod order;
+pub mod reviews;
 pub mod text;
 pub mod time;
 

@@ -27,6 +27,8 @@ pub const LEGAL_NAME: TextRule = TextRule::line(1, 200);
 pub const ADDRESS_LINE: TextRule = TextRule::line(1, 200);
 pub const TAX_ID: TextRule = TextRule::line(1, 50);
 pub const PAYMENT_REFERENCE: TextRule = TextRule::line(1, 200);
+pub const REVIEW_COMMENT: TextRule = TextRule::text(0, 5000);
+pub const REVIEW_REPLY: TextRule = TextRule::text(1, 2000);
 
 /// Characters refused everywhere: Unicode's control characters (`char::is_control`).
 const CONTROLS: &str = r"\u0000-\u001F\u007F-\u009F";

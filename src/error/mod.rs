@@ -325,6 +325,11 @@ fn constraint_error(constraint: &str) -> Option<ApiError> {
             "self_order",
             "You cannot order from yourself.",
         ),
+        "reviews_one_per_author" => ApiError::conflict(
+            "already_reviewed",
+            "Already reviewed",
+            "You have reviewed this order already; a review is never edited.",
+        ),
         "payment_terms_order_version" => ApiError::conflict(
             "concurrent_proposal",
             "Terms changed",

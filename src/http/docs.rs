@@ -30,7 +30,7 @@ with a stable `code`; writes take `If-Match: \"<version>\"` and responses carry 
             events::PasswordResetRequested, events::MessagePosted, events::EventPrice,
             events::EmailVerificationRequested, events::PaymentTermsProposed,
             events::PaymentTermsAccepted, events::InvoiceSent, events::InvoiceClosed,
-            events::InvoicePaid
+            events::InvoicePaid, events::ReviewPublished
         ),
         responses(
             BadRequest, Unauthorized, Forbidden, EmailUnverified, NotFound, Conflict, PreconditionFailed,
@@ -49,6 +49,7 @@ with a stable `code`; writes take `If-Match: \"<version>\"` and responses carry 
         (name = "deliveries", description = "Work handed over on an order"),
         (name = "dashboard", description = "Per-user counters"),
         (name = "billing", description = "Payment terms, invoices and billing details"),
+        (name = "reviews", description = "Reviews after completion, and public profiles"),
         (name = "notifications", description = "The in-app inbox and notification preferences"),
         (name = "admin", description = "The support team's tools (admins only)"),
     )
@@ -91,6 +92,7 @@ pub fn openapi() -> serde_json::Value {
         super::orders::deliveries::Api::openapi(),
         super::orders::payment_terms::Api::openapi(),
         super::invoices::Api::openapi(),
+        super::reviews::Api::openapi(),
         super::attachments::Api::openapi(),
         super::dashboard::Api::openapi(),
         super::notifications::Api::openapi(),

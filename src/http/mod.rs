@@ -22,6 +22,7 @@ pub mod orders;
 pub mod pagination;
 pub mod rate_limit;
 pub mod request_id;
+pub mod reviews;
 mod schemas;
 pub mod services;
 pub mod state;
@@ -54,6 +55,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(orders::deliveries::routes)
                 .configure(orders::payment_terms::routes)
                 .configure(invoices::routes)
+                .configure(reviews::routes)
                 .configure(attachments::routes)
                 .configure(dashboard::routes)
                 .configure(notifications::routes)

@@ -56,6 +56,8 @@ text_schemas! {
     legal_name => LEGAL_NAME, false;
     tax_id_or_null => TAX_ID, true;
     payment_reference => PAYMENT_REFERENCE, false;
+    review_comment_or_null => REVIEW_COMMENT, true;
+    review_reply => REVIEW_REPLY, false;
 }
 
 /// 1 to 5 address lines, each a line of text.

@@ -46,6 +46,12 @@ pub struct OrderRow {
     pub auto_complete_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+    /// The creative's first answer to the new order: a message, a confirmation or a decline.
+    pub first_response_at: Option<DateTime<Utc>>,
+    pub first_delivered_at: Option<DateTime<Utc>>,
+    /// Whether the first delivery came by the due date in force at that moment.
+    pub first_delivery_on_time: Option<bool>,
 }
 
 impl OrderRow {
@@ -147,6 +153,19 @@ pub async fn lock(conn: &mut AsyncPgConnection, id: OrderId) -> QueryResult<Opti
         .first(conn)
         .await
         .optional()
+}
+
+/// Records the creative's first answer to the order (their profile's response time), once.
+pub async fn mark_first_response(conn: &mut AsyncPgConnection, id: OrderId) -> QueryResult<()> {
+    diesel::update(
+        orders::table
+            .filter(orders::id.eq(id))
+            .filter(orders::first_response_at.is_null()),
+    )
+    .set(orders::first_response_at.eq(diesel::dsl::now))
+    .execute(conn)
+    .await
+    .map(|_| ())
 }
 
 /// Whether `client` has completed an order with `creative` (a past client).

@@ -25,6 +25,10 @@ pub struct TransitionWrite<'a> {
     pub auto_complete_at: Option<DateTime<Utc>>,
     /// A new deadline (a revision's); `None` keeps the current one.
     pub due_at: Option<DateTime<Utc>>,
+    /// The move is the creative's first answer to the new order.
+    pub first_response: bool,
+    /// The move is the order's first delivery, against this due date (the one in force).
+    pub first_delivery_due: Option<DateTime<Utc>>,
 }
 
 #[derive(AsChangeset)]
@@ -35,6 +39,11 @@ struct StatusChange {
     #[diesel(treat_none_as_null = true)]
     auto_complete_at: Option<DateTime<Utc>>,
     due_at: Option<DateTime<Utc>>,
+    // What a profile reads of the creative, set the first time it happens (None: left as it is).
+    completed_at: Option<DateTime<Utc>>,
+    first_response_at: Option<DateTime<Utc>>,
+    first_delivered_at: Option<DateTime<Utc>>,
+    first_delivery_on_time: Option<bool>,
 }
 
 /// A cancellation request closed because the order left the states it applies to.
@@ -57,6 +66,10 @@ pub async fn apply_transition(
         delivered_at: (w.effect == Effect::Delivered).then_some(at),
         auto_complete_at: w.auto_complete_at,
         due_at: w.due_at,
+        completed_at: (w.to == OrderStatus::Completed).then_some(at),
+        first_response_at: w.first_response.then_some(at),
+        first_delivered_at: w.first_delivery_due.map(|_| at),
+        first_delivery_on_time: w.first_delivery_due.map(|due| at <= due),
     };
     let revision = i32::from(w.effect == Effect::RevisionUsed);
     let updated = diesel::update(

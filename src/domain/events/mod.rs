@@ -11,8 +11,10 @@ use super::ids::{MessageId, OrderId, UserId};
 use super::order::{ActorRole, OrderStatus};
 
 mod billing;
+mod reviews;
 
 pub use billing::*;
+pub use reviews::*;
 
 /// A price as events carry it: integer minor units and an ISO 4217 code.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -160,6 +162,7 @@ pub enum Event {
     InvoiceVoided(InvoiceClosed),
     InvoiceMarkedUncollectible(InvoiceClosed),
     InvoicePaid(InvoicePaid),
+    ReviewPublished(ReviewPublished),
 }
 
 /// The resource an event is about, for routing and ordering.
@@ -187,7 +190,7 @@ impl Aggregate {
 
 impl Event {
     /// Every event name, in the order of [`Event`]'s variants.
-    pub const NAMES: [&'static str; 14] = [
+    pub const NAMES: [&'static str; 15] = [
         "order.placed",
         "order.updated",
         "order.status_changed",
@@ -202,6 +205,7 @@ impl Event {
         "invoice.voided",
         "invoice.marked_uncollectible",
         "invoice.paid",
+        "review.published",
     ];
 
     /// The events carrying a secret (a `token`), removed once the mail carrying it is sent.
@@ -231,6 +235,7 @@ impl Event {
             "invoice.voided" => Event::InvoiceVoided(de(payload)?),
             "invoice.marked_uncollectible" => Event::InvoiceMarkedUncollectible(de(payload)?),
             "invoice.paid" => Event::InvoicePaid(de(payload)?),
+            "review.published" => Event::ReviewPublished(de(payload)?),
             _ => return None,
         })
     }
@@ -252,6 +257,7 @@ impl Event {
             Event::InvoiceVoided(_) => 11,
             Event::InvoiceMarkedUncollectible(_) => 12,
             Event::InvoicePaid(_) => 13,
+            Event::ReviewPublished(_) => 14,
         }]
     }
 
@@ -272,6 +278,7 @@ impl Event {
                 Aggregate::Order(e.order_id)
             }
             Event::InvoicePaid(e) => Aggregate::Order(e.order_id),
+            Event::ReviewPublished(e) => Aggregate::Order(e.order_id),
         }
     }
 
@@ -295,6 +302,7 @@ impl Event {
             // A creative recording a payment they received needs no mail about it.
             Event::InvoicePaid(e) if e.out_of_band => vec![e.recipient_id],
             Event::InvoicePaid(e) => vec![e.issuer_id, e.recipient_id],
+            Event::ReviewPublished(e) => vec![e.subject_id],
         }
     }
 
@@ -316,6 +324,7 @@ impl Event {
                 serde_json::to_value(e)
             }
             Event::InvoicePaid(e) => serde_json::to_value(e),
+            Event::ReviewPublished(e) => serde_json::to_value(e),
         };
         // Plain structs of strings, numbers and ids always serialise.
         value.unwrap_or_default()

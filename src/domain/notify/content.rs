@@ -289,6 +289,16 @@ pub fn for_event(event: &Event, ctx: &Context<'_>) -> Content {
             ctx.order_details(),
             ("View the invoice", format!("{base}/invoices/{}", e.invoice_id)),
         ),
+        Event::ReviewPublished(e) => (
+            format!("A review of you on {}", ctx.title()),
+            format!(
+                "{} rated you {} out of 5. You may reply to it publicly once.",
+                actor_name(ctx, e.author_role),
+                e.rating
+            ),
+            ctx.order_details(),
+            order_action(e.order_id),
+        ),
         Event::MessagePosted(e) => return messages(std::slice::from_ref(e), ctx),
         Event::PasswordResetRequested(e) => (
             "Reset your CreateSpace password".into(),

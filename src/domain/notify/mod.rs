@@ -67,7 +67,7 @@ const fn rule(event_type: &'static str, email: bool, in_app: bool, locked: bool)
 
 /// Every event type a person is notified of, with its defaults. `order.updated` is in-app only by
 /// default: a creative hears of each edit of a new order without a mail per keystroke.
-pub const RULES: [Rule; 14] = [
+pub const RULES: [Rule; 15] = [
     rule("order.placed", true, true, false),
     rule("order.updated", false, true, false),
     rule("order.status_changed", true, true, false),
@@ -83,6 +83,7 @@ pub const RULES: [Rule; 14] = [
     // The creative's own act: there for integrations and for anyone who wants it, off by default.
     rule("invoice.marked_uncollectible", false, false, false),
     rule("invoice.paid", true, true, false),
+    rule("review.published", true, true, false),
 ];
 
 pub fn rule_for(event_type: &str) -> Option<&'static Rule> {

@@ -277,6 +277,7 @@ fn event_envelope(doc: &mut Value) {
         "InvoiceClosed",
         "InvoiceClosed",
         "InvoicePaid",
+        "ReviewPublished",
     ];
     let variants: Vec<Value> = Event::NAMES
         .iter()

@@ -42,6 +42,41 @@ pub struct CreateOrderRequest {
     pub(super) revisions_included: Option<i32>,
 }
 
+impl CreateOrderRequest {
+    /// From a service, at its current terms.
+    pub(super) fn from_service(service: Uuid, requirements: String) -> Self {
+        CreateOrderRequest {
+            service_id: Some(service),
+            creative_id: None,
+            title: None,
+            requirements,
+            price: None,
+            due_at: None,
+            revisions_included: None,
+        }
+    }
+
+    /// A custom order.
+    pub(super) fn custom(
+        creative: Uuid,
+        title: String,
+        requirements: String,
+        price: MoneyDto,
+        due_at: Option<DateTime<Utc>>,
+        revisions_included: i32,
+    ) -> Self {
+        CreateOrderRequest {
+            service_id: None,
+            creative_id: Some(creative),
+            title: Some(title),
+            requirements,
+            price: Some(price),
+            due_at,
+            revisions_included: Some(revisions_included),
+        }
+    }
+}
+
 impl From<&CreateOrderRequest> for app::orders::PlaceOrder {
     fn from(body: &CreateOrderRequest) -> Self {
         app::orders::PlaceOrder {

@@ -22,6 +22,7 @@ mod list;
 pub mod messages;
 pub mod payment_terms;
 mod place;
+mod reorder;
 pub mod transitions;
 
 pub use dto::*;
@@ -32,7 +33,8 @@ pub use dto::*;
         place::create_order,
         list::list_orders,
         edit::get_order,
-        edit::update_order
+        edit::update_order,
+        reorder::reorder_order
     ),
     components(schemas(
         CreateOrderRequest,
@@ -42,7 +44,8 @@ pub use dto::*;
         OrderStatus,
         ActorRole,
         list::OrderSortParam,
-        list::RoleParam
+        list::RoleParam,
+        reorder::ReorderRequest
     ))
 )]
 pub struct Api;
@@ -57,7 +60,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::resource("/orders/{id}")
             .route(web::get().to(edit::get_order))
             .route(web::patch().to(edit::update_order)),
-    );
+    )
+    .service(web::resource("/orders/{id}/reorder").route(web::post().to(reorder::reorder_order)));
 }
 
 /// The order if the caller may see it; 404 otherwise, whether it is absent or not theirs.

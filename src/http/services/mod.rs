@@ -4,34 +4,40 @@ use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
 use super::auth_user::AuthUser;
 use super::docs;
 use super::error::{ApiError, FieldErrors};
-use super::extract::{
-    etag, integer, optional_integer, optional_strict_uuid, IfMatch, Json, StrictUuid,
-};
+use super::extract::{etag, integer, optional_integer, IfMatch, Json, StrictUuid};
 use super::money::MoneyDto;
-use super::pagination::{self, search_text};
 use super::schemas;
 use super::state::AppState;
 use crate::db::{self, services, Update};
 use crate::domain::ids::ServiceId;
 use crate::domain::text;
+use crate::http::reviews::RatingSummary;
+
+mod list;
 
 #[derive(OpenApi)]
 #[openapi(
     paths(
         create_service,
-        list_services,
+        list::list_services,
         get_service,
         update_service,
         archive_service
     ),
-    components(schemas(CreateServiceRequest, UpdateServiceRequest, ServiceResponse, MoneyDto))
+    components(schemas(
+        CreateServiceRequest,
+        UpdateServiceRequest,
+        ServiceResponse,
+        MoneyDto,
+        list::ServiceSort
+    ))
 )]
 pub struct Api;
 
@@ -39,7 +45,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/services")
             .route(web::post().to(create_service))
-            .route(web::get().to(list_services)),
+            .route(web::get().to(list::list_services)),
     )
     .service(
         web::resource("/services/{id}")
@@ -94,7 +100,8 @@ pub struct UpdateServiceRequest {
 #[schema(example = json!({"id": "0193a0a4-7000-7c41-9a0e-2f1b7c9d8e02", "creative_id": "0193a0a4-5e2b-7c41-9a0e-2f1b7c9d8e01",
     "title": "Logo design", "description": "Three concepts, vector files.", "price": {"amount": 15000, "currency": "EUR"},
     "delivery_days": 7, "revisions_included": 2, "archived_at": null, "version": 1,
-    "created_at": "2026-11-28T15:12:52Z", "updated_at": "2026-11-28T15:12:52Z"}))]
+    "created_at": "2026-11-28T15:12:52Z", "updated_at": "2026-11-28T15:12:52Z",
+    "rating": {"average": 4.9, "count": 212, "score": 4.86}}))]
 pub struct ServiceResponse {
     pub id: Uuid,
     pub creative_id: Uuid,
@@ -108,11 +115,14 @@ pub struct ServiceResponse {
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The creative's rating from their clients' published reviews.
+    pub rating: RatingSummary,
 }
 
-impl From<services::ServiceRow> for ServiceResponse {
-    fn from(r: services::ServiceRow) -> Self {
+impl ServiceResponse {
+    pub fn rated(r: services::ServiceRow, rating: RatingSummary) -> Self {
         ServiceResponse {
+            rating,
             id: r.id.into(),
             creative_id: r.creative_id.into(),
             title: r.title,
@@ -128,21 +138,15 @@ impl From<services::ServiceRow> for ServiceResponse {
     }
 }
 
-#[derive(Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ServiceQuery {
-    /// Only this creative's services.
-    #[serde(default, deserialize_with = "optional_strict_uuid")]
-    creative_id: Option<Uuid>,
-    /// Case-insensitive text in the title.
-    #[param(schema_with = schemas::search)]
-    q: Option<String>,
-    /// Page size, 1 to 100 (default 20).
-    #[param(minimum = 1, maximum = 100)]
-    limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    cursor: Option<String>,
+/// One service with its creative's rating.
+async fn rendered(
+    conn: &mut diesel_async::AsyncPgConnection,
+    row: services::ServiceRow,
+) -> Result<ServiceResponse, ApiError> {
+    Ok(list::with_ratings(conn, vec![row])
+        .await?
+        .pop()
+        .unwrap_or_else(|| unreachable!("one row in, one response out")))
 }
 
 fn parse_description(raw: &str) -> Result<String, crate::domain::Invalid> {
@@ -200,40 +204,7 @@ async fn create_service(
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/v1/services/{}", row.id)))
         .insert_header(etag(row.version))
-        .json(ServiceResponse::from(row)))
-}
-
-/// Browse active services, newest first.
-#[utoipa::path(get, path = "/v1/services", tag = "services", operation_id = "listServices",
-    params(ServiceQuery),
-    responses(
-        (status = 200, description = "One page of services", body = pagination::Page<ServiceResponse>),
-        (status = 400, response = docs::BadRequest),
-        (status = 422, response = docs::ValidationFailed),
-    ))]
-async fn list_services(
-    state: web::Data<AppState>,
-    query: web::Query<ServiceQuery>,
-) -> Result<HttpResponse, ApiError> {
-    let query = query.into_inner();
-    let limit = pagination::limit(query.limit)?;
-    let before = pagination::decode_opt::<Uuid>(query.cursor.as_deref())?;
-    let mut conn = db::connection(&state.pool).await?;
-    let rows = services::list(
-        &mut conn,
-        services::ServiceFilter {
-            creative_id: query.creative_id.map(Into::into),
-            q: search_text(query.q)?,
-            before: before.map(Into::into),
-            limit: limit + 1,
-        },
-    )
-    .await?;
-    let (rows, next_cursor) = pagination::page(rows, limit, |r| r.id);
-    Ok(HttpResponse::Ok().json(pagination::Page {
-        data: rows.into_iter().map(ServiceResponse::from).collect(),
-        next_cursor,
-    }))
+        .json(rendered(&mut conn, row).await?))
 }
 
 /// One service, archived ones included.
@@ -254,7 +225,7 @@ async fn get_service(
         .ok_or(ApiError::NotFound("service"))?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(row.version))
-        .json(ServiceResponse::from(row)))
+        .json(rendered(&mut conn, row).await?))
 }
 
 /// Loads a service the caller wants to change: 404 if absent, 403 if not theirs, 409 if archived.
@@ -330,7 +301,7 @@ async fn update_service(
     match services::update(&mut conn, id, caller.id, changes, if_match.0).await? {
         Update::Updated(row) => Ok(HttpResponse::Ok()
             .insert_header(etag(row.version))
-            .json(ServiceResponse::from(row))),
+            .json(rendered(&mut conn, row).await?)),
         Update::Stale(current_version) => Err(ApiError::PreconditionFailed { current_version }),
         Update::NotFound => Err(ApiError::NotFound("service")),
     }
@@ -370,5 +341,5 @@ async fn archive_service(
         })?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(row.version))
-        .json(ServiceResponse::from(row)))
+        .json(rendered(&mut conn, row).await?))
 }
