@@ -149,6 +149,27 @@ pub async fn count_in_ratings(
         let (quality, quality_n) = part(r.quality);
         let (timely, timely_n) = part(r.timeliness);
         let (clarity, clarity_n) = part(r.clarity);
+        let changes = (
+            u::review_count.eq(u::review_count + sign),
+            u::rating_sum.eq(u::rating_sum + sign * i32::from(r.rating)),
+            u::communication_sum.eq(u::communication_sum + comm),
+            u::communication_count.eq(u::communication_count + comm_n),
+            u::quality_sum.eq(u::quality_sum + quality),
+            u::quality_count.eq(u::quality_count + quality_n),
+            u::timeliness_sum.eq(u::timeliness_sum + timely),
+            u::timeliness_count.eq(u::timeliness_count + timely_n),
+            u::clarity_sum.eq(u::clarity_sum + clarity),
+            u::clarity_count.eq(u::clarity_count + clarity_n),
+        );
+        if sign < 0 {
+            // Taking away: the row exists (the review was counted). An upsert would not do, as
+            // PostgreSQL checks the proposed row's constraints (a count of -1) before the conflict.
+            diesel::update(u::user_ratings.find((r.subject_id, side)))
+                .set(changes)
+                .execute(conn)
+                .await?;
+            continue;
+        }
         diesel::insert_into(u::user_ratings)
             .values((
                 u::user_id.eq(r.subject_id),
@@ -166,18 +187,7 @@ pub async fn count_in_ratings(
             ))
             .on_conflict((u::user_id, u::role))
             .do_update()
-            .set((
-                u::review_count.eq(u::review_count + sign),
-                u::rating_sum.eq(u::rating_sum + sign * i32::from(r.rating)),
-                u::communication_sum.eq(u::communication_sum + comm),
-                u::communication_count.eq(u::communication_count + comm_n),
-                u::quality_sum.eq(u::quality_sum + quality),
-                u::quality_count.eq(u::quality_count + quality_n),
-                u::timeliness_sum.eq(u::timeliness_sum + timely),
-                u::timeliness_count.eq(u::timeliness_count + timely_n),
-                u::clarity_sum.eq(u::clarity_sum + clarity),
-                u::clarity_count.eq(u::clarity_count + clarity_n),
-            ))
+            .set(changes)
             .execute(conn)
             .await?;
     }

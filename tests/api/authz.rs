@@ -150,6 +150,16 @@ const MATRIX: &[Row] = &[
     // Everyone's billing details are their own.
     ("getBillingProfile", [401, 401, 401, 200, 200, 200, 200]),
     ("putBillingProfile", [401, 401, 401, 200, 200, 200, 200]),
+    // Reviews: each party of a completed order reviews the other; a published review is public, so
+    // anyone but its subject replying is a 403; hiding is for admins alone (404 to anyone else).
+    ("createReview", [401, 401, 401, 404, 201, 201, 403]),
+    ("listOrderReviews", [401, 401, 401, 404, 200, 200, 200]),
+    ("replyToReview", [401, 401, 401, 403, 403, 200, 403]),
+    ("hideReview", [401, 401, 401, 404, 404, 404, 200]),
+    ("getUserProfile", [200, 200, 200, 200, 200, 200, 200]),
+    ("listUserReviews", [200, 200, 200, 200, 200, 200, 200]),
+    // Ordering again is the client's.
+    ("reorderOrder", [401, 401, 401, 404, 403, 201, 403]),
 ];
 
 /// The people of one scenario: the order's client and creative, someone unrelated, and an admin.
@@ -366,8 +376,8 @@ async fn arrange(app: &TestApp, w: &World, op: &str, n: usize) -> Call {
         | "resendVerificationEmail"
         | "listDeadLetters"
         | "retryDeadLetter" => arrange_notifications(app, w, op, n).await,
-        op if crate::authz_billing::OPERATIONS.contains(&op) => {
-            crate::authz_billing::arrange(
+        op if crate::authz_more::OPERATIONS.contains(&op) => {
+            crate::authz_more::arrange(
                 app,
                 &Parties {
                     client: &w.client,

@@ -3,7 +3,7 @@
 mod architecture;
 mod auth;
 mod authz;
-mod authz_billing;
+mod authz_more;
 mod cli;
 mod contract;
 mod errors;
@@ -20,6 +20,8 @@ mod notifications;
 mod openapi;
 mod orders;
 mod payment_terms;
+mod reputation;
+mod reviews;
 mod s3;
 mod services;
 mod smtp;

@@ -174,6 +174,8 @@ BUSINESS_REFUSALS = {
     "markInvoicePaid": {412: {"precondition_failed"}, 422: {"paid_through_platform"}},
     "putBillingProfile": {412: {"precondition_failed"}},
     "listInvoices": {400: {"invalid_cursor"}},
+    "listUserReviews": {400: {"invalid_cursor"}},
+    "reorderOrder": {422: {"not_in_future", "too_far", "required", "custom_orders_closed", "key_reused"}},
 }
 
 

@@ -156,6 +156,36 @@ def seed_billing(fuzz, creative, client, fuzz_creates, fuzz_delivers, fuzz_order
     }
 
 
+def completed_order(client, creative):
+    order = custom_order(client, creative)
+    for to in ("in_progress", "delivered"):
+        move(creative, order, to)
+    move(client, order, "completed")
+    return order
+
+
+def seed_reviews(fuzz, creative, client):
+    """Completed orders of the fuzzer's to review and order again, and published reviews to answer and
+    hide (the fuzzer is an admin)."""
+    to_review = [completed_order(fuzz, creative) for _ in range(3)]
+    to_reorder = [completed_order(fuzz, creative) for _ in range(3)]
+    reviewed = [completed_order(client, fuzz) for _ in range(4)]
+    about_fuzz = []
+    for order in reviewed:
+        about_fuzz.append(call("POST", f"/v1/orders/{order}/reviews", client["token"], {"rating": 4})["id"])
+        call("POST", f"/v1/orders/{order}/reviews", fuzz["token"], {"rating": 5})
+    users = [fuzz["id"], creative["id"], client["id"]]
+    return {
+        "createReview": to_review,
+        "listOrderReviews": to_review + reviewed,
+        "replyToReview": about_fuzz[:2],
+        "hideReview": about_fuzz[2:],
+        "getUserProfile": users,
+        "listUserReviews": users,
+        "reorderOrder": to_reorder,
+    }
+
+
 def main():
     fuzz = register("fuzz@example.test", "Fuzz")
     creative = register("creative@example.test", "Creative")
@@ -210,6 +240,7 @@ def main():
     dead = psql(f"WITH d AS (UPDATE notification_deliveries SET status = 'dead' "
                 f"WHERE recipient_id IN ({in_list}) RETURNING id) SELECT id FROM d")
     billing = seed_billing(fuzz, creative, client, to_confirm, to_deliver, editable)
+    reviews = seed_reviews(fuzz, creative, client)
 
     refresh_tokens = [refresher["refresh"]]
     for _ in range(5):
@@ -240,6 +271,7 @@ def main():
             "readNotification": notifications,
             "retryDeadLetter": dead,
             **billing["path_ids"],
+            **reviews,
         },
         "body": {
             "service_id": [other_service],

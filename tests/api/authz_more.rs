@@ -1,4 +1,5 @@
-//! The authorization matrix's arrangements for payment terms, invoices and billing details.
+//! The authorization matrix's arrangements for payment terms, invoices, billing details, reviews and
+//! profiles (kept apart so `authz.rs` stays readable).
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -7,7 +8,7 @@ use crate::authz::{call, Call, Parties};
 use crate::helpers::{json_ok, TestApp};
 use crate::invoices::{act, billing_profile, draft};
 
-pub const OPERATIONS: [&str; 16] = [
+pub const OPERATIONS: [&str; 23] = [
     "getPaymentTerms",
     "proposePaymentTerms",
     "acceptPaymentTerms",
@@ -24,6 +25,13 @@ pub const OPERATIONS: [&str; 16] = [
     "getInvoiceHtml",
     "getBillingProfile",
     "putBillingProfile",
+    "createReview",
+    "listOrderReviews",
+    "replyToReview",
+    "hideReview",
+    "getUserProfile",
+    "listUserReviews",
+    "reorderOrder",
 ];
 
 fn terms() -> Value {
@@ -49,6 +57,17 @@ pub async fn arrange(app: &TestApp, p: &Parties<'_>, op: &str) -> Call {
             Some(profile()),
         ),
         "listInvoices" => call(Method::GET, "/v1/invoices".into(), None),
+        "getUserProfile" => call(
+            Method::GET,
+            format!("/v1/users/{}/profile", p.creative.id),
+            None,
+        ),
+        "listUserReviews" => call(
+            Method::GET,
+            format!("/v1/users/{}/reviews", p.creative.id),
+            None,
+        ),
+        op if REVIEWS.contains(&op) => arrange_review(app, p, op).await,
         _ => {
             let order = app.order_in("in_progress", p.client, p.creative).await;
             if op.contains("PaymentTerms") {
@@ -125,4 +144,64 @@ async fn arrange_invoice(app: &TestApp, p: &Parties<'_>, op: &str, order: &str) 
     c.owner_is_creative = true;
     c.probe = Some(path);
     c
+}
+
+const REVIEWS: [&str; 5] = [
+    "createReview",
+    "listOrderReviews",
+    "replyToReview",
+    "hideReview",
+    "reorderOrder",
+];
+
+/// On a completed order of the world's client with its creative.
+async fn arrange_review(app: &TestApp, p: &Parties<'_>, op: &str) -> Call {
+    let order = app.order_in("completed", p.client, p.creative).await;
+    let path = format!("/v1/orders/{order}/reviews");
+    match op {
+        "createReview" => {
+            let mut c = call(Method::POST, path.clone(), Some(json!({"rating": 5})));
+            c.probe = Some(path);
+            c
+        }
+        "listOrderReviews" => call(Method::GET, path, None),
+        "reorderOrder" => call(
+            Method::POST,
+            format!("/v1/orders/{order}/reorder"),
+            Some(json!({
+            "due_at": (chrono::Utc::now() + chrono::Duration::days(9)).to_rfc3339()})),
+        ),
+        _ => {
+            // Both reviewed, so both are published; the client's is about the creative.
+            let review = json_ok(
+                app.post(&path, Some(&p.client.token), &json!({"rating": 4}))
+                    .await,
+                StatusCode::CREATED,
+            )
+            .await;
+            json_ok(
+                app.post(&path, Some(&p.creative.token), &json!({"rating": 5}))
+                    .await,
+                StatusCode::CREATED,
+            )
+            .await;
+            let id = review["id"].as_str().unwrap();
+            let mut c = if op == "replyToReview" {
+                call(
+                    Method::POST,
+                    format!("/v1/reviews/{id}/reply"),
+                    Some(json!({"body": "Thanks!"})),
+                )
+            } else {
+                call(
+                    Method::POST,
+                    format!("/v1/admin/reviews/{id}/hide"),
+                    Some(json!({"reason": "Rules."})),
+                )
+            };
+            c.owner_is_creative = true;
+            c.probe = Some(path);
+            c
+        }
+    }
 }
