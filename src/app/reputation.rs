@@ -1,21 +1,15 @@
-//! A user's public face: who they are and what their orders and reviews say of them.
+//! A user's public face: who they are and what their orders and reviews say of them, in two
+//! statements (the profile, then the active services).
 
 use diesel_async::AsyncPgConnection;
 
-use crate::db::reviews::{self, OrderStats, RatingRow};
+use crate::db::profiles::{self, ProfileRow};
 use crate::db::services::{self, ServiceRow};
-use crate::db::users::{self, UserRow};
 use crate::domain::ids::UserId;
-use crate::domain::order::ActorRole;
 use crate::error::ApiError;
 
-/// Everything a profile shows.
 pub struct Profile {
-    pub user: UserRow,
-    /// Reviewed as a creative, and as a client (published, visible reviews only).
-    pub as_creative: Option<RatingRow>,
-    pub as_client: Option<RatingRow>,
-    pub orders: OrderStats,
+    pub facts: ProfileRow,
     pub services: Vec<ServiceRow>,
 }
 
@@ -24,20 +18,9 @@ pub const PROFILE_SERVICES: i64 = 20;
 
 /// An active account's profile; 404 for one that does not exist or was disabled.
 pub async fn profile(conn: &mut AsyncPgConnection, id: UserId) -> Result<Profile, ApiError> {
-    let user = users::find(conn, id)
+    let facts = profiles::profile(conn, id)
         .await?
-        .filter(|u| u.disabled_at.is_none())
         .ok_or(ApiError::NotFound("user"))?;
-    let mut ratings = reviews::ratings_of(conn, id).await?;
-    let take = |ratings: &mut Vec<RatingRow>, role| {
-        ratings
-            .iter()
-            .position(|r| r.role == role)
-            .map(|i| ratings.swap_remove(i))
-    };
-    let as_creative = take(&mut ratings, ActorRole::Creative);
-    let as_client = take(&mut ratings, ActorRole::Client);
-    let orders = reviews::order_stats(conn, id).await?;
     let filter = services::ServiceFilter {
         creative_id: Some(id),
         q: None,
@@ -45,11 +28,5 @@ pub async fn profile(conn: &mut AsyncPgConnection, id: UserId) -> Result<Profile
         limit: PROFILE_SERVICES,
     };
     let services = services::list(conn, filter).await?;
-    Ok(Profile {
-        user,
-        as_creative,
-        as_client,
-        orders,
-        services,
-    })
+    Ok(Profile { facts, services })
 }

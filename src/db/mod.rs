@@ -12,6 +12,7 @@ pub mod notifications;
 pub mod orders;
 pub mod outbox;
 pub mod prepared;
+pub mod profiles;
 pub mod reviews;
 pub mod schema;
 pub mod services;

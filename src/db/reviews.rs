@@ -2,7 +2,6 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Double, Nullable, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
@@ -296,45 +295,4 @@ pub async fn ratings(
         .select(RatingRow::as_select())
         .load(conn)
         .await
-}
-
-/// Both sides' rating sums of one user.
-pub async fn ratings_of(conn: &mut AsyncPgConnection, user: UserId) -> QueryResult<Vec<RatingRow>> {
-    user_ratings::table
-        .filter(user_ratings::user_id.eq(user))
-        .select(RatingRow::as_select())
-        .load(conn)
-        .await
-}
-
-/// What a creative's orders say of them.
-#[derive(Clone, Debug, QueryableByName)]
-pub struct OrderStats {
-    #[diesel(sql_type = BigInt)]
-    pub completed: i64,
-    #[diesel(sql_type = BigInt)]
-    pub first_deliveries: i64,
-    #[diesel(sql_type = BigInt)]
-    pub on_time: i64,
-    #[diesel(sql_type = Nullable<Double>)]
-    pub median_response_secs: Option<f64>,
-}
-
-/// One index-only pass over the creative's orders (`orders_creative_reputation_idx`).
-pub async fn order_stats(
-    conn: &mut AsyncPgConnection,
-    creative: UserId,
-) -> QueryResult<OrderStats> {
-    super::prepared::prepared(
-        "SELECT count(*) FILTER (WHERE status = 'completed') AS completed, \
-                count(first_delivery_on_time) AS first_deliveries, \
-                count(*) FILTER (WHERE first_delivery_on_time) AS on_time, \
-                percentile_cont(0.5) WITHIN GROUP \
-                    (ORDER BY extract(epoch FROM first_response_at - created_at)::float8) \
-                    AS median_response_secs \
-         FROM orders WHERE creative_id = $1",
-    )
-    .bind::<SqlUuid, _>(creative)
-    .get_result(conn)
-    .await
 }

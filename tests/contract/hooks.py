@@ -175,6 +175,7 @@ BUSINESS_REFUSALS = {
     "putBillingProfile": {412: {"precondition_failed"}},
     "listInvoices": {400: {"invalid_cursor"}},
     "listUserReviews": {400: {"invalid_cursor"}},
+    "createReview": {422: {"not_allowed"}},
     "reorderOrder": {422: {"not_in_future", "too_far", "required", "custom_orders_closed", "key_reused"}},
 }
 

@@ -126,29 +126,30 @@ pub(super) async fn get_user_profile(
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = db::connection(&state.pool).await?;
     let p = app::reputation::profile(&mut conn, user_id(id.into_inner())).await?;
-    let o = &p.orders;
+    let o = p.facts;
     let rate = (o.first_deliveries > 0)
         .then(|| (o.on_time as f64 * 100.0 / o.first_deliveries as f64).round() / 100.0);
-    let summary = RatingSummary::of(p.as_creative.as_ref());
+    let (as_creative, as_client) = (o.as_creative(), o.as_client());
+    let summary = RatingSummary::of(Some(&as_creative));
     let services = p
         .services
         .into_iter()
         .map(|s| ServiceResponse::rated(s, summary.clone()))
         .collect();
     Ok(HttpResponse::Ok().json(ProfileResponse {
-        id: p.user.id.into(),
-        display_name: p.user.display_name,
-        bio: p.user.bio,
-        avatar_url: p.user.avatar_url,
-        member_since: p.user.created_at,
+        id: o.id.into(),
+        display_name: o.display_name,
+        bio: o.bio,
+        avatar_url: o.avatar_url,
+        member_since: o.created_at,
         as_creative: CreativeFacts {
-            rating: SideRating::of(p.as_creative.as_ref()),
+            rating: SideRating::of(Some(&as_creative)),
             completed_orders: o.completed,
             on_time_delivery_rate: rate,
             median_first_response_seconds: o.median_response_secs.map(|s| s.round() as i64),
             active_services: services,
         },
-        as_client: SideRating::of(p.as_client.as_ref()),
+        as_client: SideRating::of(Some(&as_client)),
     }))
 }
 
