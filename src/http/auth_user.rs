@@ -37,42 +37,85 @@ impl AuthUser {
 const MISSING: &str = "A valid bearer access token is required.";
 const INVALID: &str = "The access token is invalid or expired.";
 
+/// The bearer token of a request, verified (signature, expiry, key) but not yet checked against
+/// the session: for reads that fold the session check into their own statement
+/// (`db::orders::find_view_in_session`) and call [`Bearer::confirm`] only when it found nothing.
+#[derive(Clone, Copy, Debug)]
+pub struct Bearer {
+    pub user: UserId,
+    pub session: uuid::Uuid,
+}
+
+impl Bearer {
+    /// The caller, if their account and session are live; 401 otherwise.
+    pub async fn confirm(
+        &self,
+        conn: &mut diesel_async::AsyncPgConnection,
+    ) -> Result<AuthUser, ApiError> {
+        let (id, is_admin, email_verified) =
+            db::sessions::active_caller(conn, self.user, self.session)
+                .await?
+                .ok_or(ApiError::Unauthorized(INVALID))?;
+        Ok(AuthUser {
+            id,
+            is_admin,
+            email_verified,
+        })
+    }
+}
+
+fn bearer_token(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, token) = v.split_once(' ')?;
+            scheme
+                .eq_ignore_ascii_case("bearer")
+                .then(|| token.trim().to_string())
+        })
+}
+
+fn verify(state: &AppState, token: Option<String>) -> Result<Bearer, ApiError> {
+    let token = token
+        .filter(|t| !t.is_empty())
+        .ok_or(ApiError::Unauthorized(MISSING))?;
+    let claims = state.keys.verify(&token).map_err(|e| {
+        tracing::debug!(error = %e, "access token refused");
+        ApiError::Unauthorized(INVALID)
+    })?;
+    Ok(Bearer {
+        user: claims.sub,
+        session: claims.sid,
+    })
+}
+
+impl FromRequest for Bearer {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>();
+        std::future::ready(match state {
+            Some(state) => verify(state, bearer_token(req)),
+            None => Err(anyhow::anyhow!("application state is not configured").into()),
+        })
+    }
+}
+
 impl FromRequest for AuthUser {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let token = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                let (scheme, token) = v.split_once(' ')?;
-                scheme
-                    .eq_ignore_ascii_case("bearer")
-                    .then(|| token.trim().to_string())
-            });
+        let token = bearer_token(req);
         Box::pin(async move {
             let state =
                 state.ok_or_else(|| anyhow::anyhow!("application state is not configured"))?;
-            let token = token
-                .filter(|t| !t.is_empty())
-                .ok_or(ApiError::Unauthorized(MISSING))?;
-            let claims = state.keys.verify(&token).map_err(|e| {
-                tracing::debug!(error = %e, "access token refused");
-                ApiError::Unauthorized(INVALID)
-            })?;
+            let bearer = verify(&state, token)?;
             let mut conn = db::connection(&state.pool).await?;
-            let (id, is_admin, email_verified) =
-                db::sessions::active_caller(&mut conn, claims.sub, claims.sid)
-                    .await?
-                    .ok_or(ApiError::Unauthorized(INVALID))?;
-            Ok(AuthUser {
-                id,
-                is_admin,
-                email_verified,
-            })
+            bearer.confirm(&mut conn).await
         })
     }
 }

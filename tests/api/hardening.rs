@@ -778,3 +778,47 @@ async fn h10_a_message_written_with_a_clock_behind_still_sorts_after_the_thread(
         "a reader past the first message sees it"
     );
 }
+
+/// `GET /v1/orders/{id}` folds the session check into its one statement: a revoked session is
+/// still a 401 there (not a 404 that would hide why), an admin still sees every order, and a live
+/// session that may not see the order gets 404.
+#[tokio::test]
+async fn reading_an_order_in_one_statement_still_refuses_a_revoked_session_with_401() {
+    let app = TestApp::spawn().await;
+    let (client, creative) = (app.register("client").await, app.register("creative").await);
+    let (outsider, admin) = (
+        app.register("outsider").await,
+        app.register_admin("admin").await,
+    );
+    let order = app.order_in("new", &client, &creative).await;
+    let path = format!("/v1/orders/{order}");
+    assert_eq!(app.get(&path, &admin.token).await.status(), StatusCode::OK);
+    problem(app.get(&path, &outsider.token).await, StatusCode::NOT_FOUND).await;
+    let res = app
+        .post(
+            "/v1/auth/logout",
+            None,
+            &json!({"refresh_token": client.refresh_token}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let res = app.get(&path, &client.token).await;
+    assert!(res.headers().contains_key("www-authenticate"));
+    problem(res, StatusCode::UNAUTHORIZED).await;
+    let missing = format!("/v1/orders/{}", uuid::Uuid::now_v7());
+    problem(
+        app.get(&missing, &client.token).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    app.sql(&format!(
+        "UPDATE users SET disabled_at = now() WHERE id = '{}'",
+        creative.id
+    ))
+    .await;
+    problem(
+        app.get(&path, &creative.token).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+}

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use super::{OrderRow, Viewer};
+use super::OrderRow;
 use crate::domain::ids::{OrderId, UserId};
 
 #[derive(QueryableByName, Clone, Debug)]
@@ -24,8 +24,13 @@ pub struct OrderView {
 /// `inner` (orders, `SELECT *`, the viewer bound as `$1`) with the parties' names and the viewer's
 /// unread count, newest first.
 pub(super) fn views_of(inner: &str) -> String {
+    views_with(inner, "")
+}
+
+/// [`views_of`] with more columns after the view's (`, expr AS name`).
+fn views_with(inner: &str, more: &str) -> String {
     format!(
-        "SELECT o.*, c.display_name AS client_name, cr.display_name AS creative_name, \
+        "SELECT o.*, c.display_name AS client_name, cr.display_name AS creative_name{more}, \
            (SELECT count(*) FROM messages m \
               LEFT JOIN message_reads r ON r.order_id = m.order_id AND r.user_id = $1 \
             WHERE m.order_id = o.id AND (r.last_read_id IS NULL OR m.id > r.last_read_id) \
@@ -37,17 +42,43 @@ pub(super) fn views_of(inner: &str) -> String {
     )
 }
 
-/// The order if `viewer` takes part in it (or is an admin), as shown: one statement.
-pub async fn find_visible_view(
+/// An order as shown, with what the statement learnt of the caller on the way.
+#[derive(QueryableByName, Clone, Debug)]
+pub struct CallerView {
+    #[diesel(embed)]
+    pub view: OrderView,
+    #[diesel(sql_type = Bool)]
+    pub caller_is_admin: bool,
+    #[diesel(sql_type = Bool)]
+    pub caller_email_verified: bool,
+}
+
+/// The caller's row, if their session is live: the same conditions as
+/// `db::sessions::active_caller`, for folding into a read (`$1` the user, `$3` the session).
+const LIVE_CALLER: &str = "SELECT u.is_admin, u.email_verified_at IS NOT NULL AS email_verified \
+     FROM users u JOIN sessions s ON s.user_id = u.id \
+     WHERE u.id = $1 AND u.disabled_at IS NULL \
+       AND s.id = $3 AND s.revoked_at IS NULL AND s.expires_at > now()";
+
+/// The order if the caller takes part in it (or is an admin) *and* their session is live, in one
+/// statement: the revocation check of every request, folded into the read. `None` says neither why
+/// (no live session: 401; not theirs: 404), which the caller's own check then tells apart: only
+/// refused requests pay for a second statement.
+pub async fn find_view_in_session(
     conn: &mut AsyncPgConnection,
     id: OrderId,
-    viewer: Viewer,
-) -> QueryResult<Option<OrderView>> {
-    let inner = "SELECT * FROM orders WHERE id = $2 AND (client_id = $1 OR creative_id = $1 OR $3)";
-    crate::db::prepared::prepared(views_of(inner))
-        .bind::<SqlUuid, _>(viewer.user_id)
+    user: UserId,
+    session: uuid::Uuid,
+) -> QueryResult<Option<CallerView>> {
+    let inner = "SELECT orders.* FROM orders, caller WHERE orders.id = $2 \
+         AND (orders.client_id = $1 OR orders.creative_id = $1 OR caller.is_admin)";
+    let more = ", (SELECT is_admin FROM caller) AS caller_is_admin, \
+         (SELECT email_verified FROM caller) AS caller_email_verified";
+    let sql = format!("WITH caller AS ({LIVE_CALLER}) {}", views_with(inner, more));
+    crate::db::prepared::prepared(sql)
+        .bind::<SqlUuid, _>(user)
         .bind::<SqlUuid, _>(id)
-        .bind::<Bool, _>(viewer.is_admin)
+        .bind::<SqlUuid, _>(session)
         .get_result(conn)
         .await
         .optional()

@@ -7,7 +7,7 @@ use super::*;
 use crate::app;
 use crate::db::{self, orders};
 use crate::domain::ids::OrderId;
-use crate::http::auth_user::AuthUser;
+use crate::http::auth_user::{AuthUser, Bearer};
 use crate::http::docs;
 use crate::http::error::{ApiError, FieldError, FieldErrors};
 use crate::http::extract::{IfMatch, Json, StrictUuid};
@@ -26,15 +26,29 @@ use app::orders::{parse_due_at, parse_requirements};
     ))]
 pub(super) async fn get_order(
     state: web::Data<AppState>,
-    caller: AuthUser,
+    bearer: Bearer,
     id: web::Path<StrictUuid<OrderId>>,
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = db::connection(&state.pool).await?;
-    // The order, its parties' names and the caller's unread count in one statement.
-    let view = crate::db::orders::find_visible_view(&mut conn, id.into_inner().0, viewer(&caller))
-        .await?
-        .ok_or(ApiError::NotFound("order"))?;
-    let order = render_view(view, &caller, &state.clock());
+    // The session check, the order, its parties' names and the caller's unread count: one
+    // statement. Found nothing: the session check alone says 401 or 404.
+    let found = crate::db::orders::find_view_in_session(
+        &mut conn,
+        id.into_inner().0,
+        bearer.user,
+        bearer.session,
+    )
+    .await?;
+    let Some(found) = found else {
+        bearer.confirm(&mut conn).await?;
+        return Err(ApiError::NotFound("order"));
+    };
+    let caller = AuthUser {
+        id: bearer.user,
+        is_admin: found.caller_is_admin,
+        email_verified: found.caller_email_verified,
+    };
+    let order = render_view(found.view, &caller, &state.clock());
     Ok(order_ok(StatusCode::OK, &order))
 }
 
