@@ -137,6 +137,14 @@ fn run(
     let client_request_timeout = settings.client_request_timeout;
     let body_timeout = http::extract::BodyTimeout(settings.request_body_timeout);
     let origins = settings.cors_allowed_origins.clone();
+    let workers = settings
+        .http_workers
+        .or_else(|| {
+            std::thread::available_parallelism()
+                .ok()
+                .map(std::num::NonZero::get)
+        })
+        .unwrap_or(2);
     let state = web::Data::new(AppState::new(settings, pool, storage, signal));
     let server = HttpServer::new(move || {
         // Last wrapped runs first: request id, then the span, then problem+json for every error
@@ -154,6 +162,7 @@ fn run(
             .configure(http::configure)
     })
     .client_request_timeout(client_request_timeout)
+    .workers(workers)
     .listen(listener)?
     .shutdown_timeout(30)
     .run();

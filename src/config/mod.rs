@@ -146,6 +146,8 @@ pub struct Settings {
     /// URL may hold the database password.
     pub database_url: Option<SecretString>,
     pub database_pool_size: usize,
+    /// HTTP worker threads; unset: one per core (actix's default).
+    pub http_workers: Option<usize>,
     pub host: String,
     pub port: u16,
     pub log_format: LogFormat,
@@ -204,6 +206,7 @@ impl Settings {
             environment,
             database_url: get("DATABASE_URL").map(SecretString::from),
             database_pool_size: parse(get, "DATABASE_POOL_SIZE", 10)?,
+            http_workers: http_workers(get)?,
             host: get("HOST").unwrap_or_else(|| "127.0.0.1".into()),
             port: parse(get, "PORT", 8080)?,
             log_format,
@@ -261,6 +264,20 @@ where
         Some(v) => v.trim().parse().map_err(|e: T::Err| ConfigError::Invalid {
             var,
             reason: format!("`{v}`: {e}"),
+        }),
+    }
+}
+
+/// `HTTP_WORKERS`: at least one (actix refuses none); unset, one per core.
+fn http_workers(get: Lookup<'_>) -> Result<Option<usize>, ConfigError> {
+    let Some(raw) = get("HTTP_WORKERS") else {
+        return Ok(None);
+    };
+    match raw.trim().parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(Some(n)),
+        _ => Err(ConfigError::Invalid {
+            var: "HTTP_WORKERS",
+            reason: format!("`{raw}` is not a number of threads (1 or more)"),
         }),
     }
 }
@@ -379,6 +396,17 @@ mod tests {
             line.contains("${JWT_SECRET:?"),
             "compose ships a fixed secret: {line}"
         );
+    }
+
+    #[test]
+    fn http_workers_default_to_the_cores_unless_set() {
+        assert_eq!(settings(&[]).unwrap().http_workers, None);
+        assert_eq!(
+            settings(&[("HTTP_WORKERS", "1")]).unwrap().http_workers,
+            Some(1)
+        );
+        assert!(settings(&[("HTTP_WORKERS", "one")]).is_err());
+        assert!(settings(&[("HTTP_WORKERS", "0")]).is_err());
     }
 
     #[test]
