@@ -13,7 +13,7 @@ use crate::domain::events::{Event, ReviewPublished};
 use crate::domain::ids::OrderId;
 use crate::domain::order::ActorRole;
 use crate::domain::reviews::{self as rules, Review, Scores};
-use crate::error::{ApiError, FieldError};
+use crate::error::{invalid_fields, ApiError};
 
 fn refused(r: rules::Refusal) -> ApiError {
     ApiError::conflict(r.code, "Review not allowed", r.message)
@@ -41,14 +41,7 @@ pub async fn create(
             })
         }
     };
-    let review = Review::parse(role, scores, comment).map_err(|issues| {
-        ApiError::Validation(
-            issues
-                .into_iter()
-                .map(|(f, e)| FieldError::from_invalid(&f, e))
-                .collect(),
-        )
-    })?;
+    let review = Review::parse(role, scores, comment).map_err(invalid_fields)?;
     conn.transaction::<_, ApiError, _>(async |conn| {
         // Under the order's lock: the second review of a pair always sees the first, so the pair
         // is published together.

@@ -36,6 +36,16 @@ impl FieldError {
     }
 }
 
+/// Every problem a domain parser found (`domain::billing::Issues`), as one 422.
+pub fn invalid_fields(issues: Vec<(String, Invalid)>) -> ApiError {
+    ApiError::Validation(
+        issues
+            .into_iter()
+            .map(|(field, e)| FieldError::from_invalid(&field, e))
+            .collect(),
+    )
+}
+
 pub fn invalid_field(field: &str, invalid: Invalid) -> ApiError {
     ApiError::Validation(vec![FieldError::from_invalid(field, invalid)])
 }

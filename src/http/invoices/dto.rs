@@ -13,7 +13,7 @@ use crate::domain::billing::profile::BillingDetails;
 use crate::domain::billing::terms::PaymentMethod;
 use crate::domain::billing::totals::{self, Discount, LineItem};
 use crate::domain::text;
-use crate::http::error::{ApiError, FieldError, FieldErrors};
+use crate::http::error::{invalid_fields, ApiError, FieldError, FieldErrors};
 use crate::http::extract::integer;
 
 /// An integer that may be left out but, as the document says, is never `null`.
@@ -118,14 +118,6 @@ pub struct DraftRequest {
     pub memo: Option<String>,
 }
 
-fn issues(list: Vec<(String, crate::domain::Invalid)>) -> ApiError {
-    ApiError::Validation(
-        list.into_iter()
-            .map(|(f, e)| FieldError::from_invalid(&f, e))
-            .collect(),
-    )
-}
-
 impl DraftRequest {
     /// Checks every field and adds the invoice up; one 422 lists what is wrong.
     pub fn parse(self, now: DateTime<Utc>) -> Result<DraftContent, ApiError> {
@@ -149,8 +141,9 @@ impl DraftRequest {
                 unit_amount: l.unit_amount,
             })
             .collect();
-        let lines = totals::parse_lines(&lines).map_err(issues)?;
-        let totals = totals::compute(&lines, discount, self.tax_rate_bps).map_err(issues)?;
+        let lines = totals::parse_lines(&lines).map_err(invalid_fields)?;
+        let totals =
+            totals::compute(&lines, discount, self.tax_rate_bps).map_err(invalid_fields)?;
         Ok(DraftContent {
             lines,
             discount,
@@ -189,7 +182,7 @@ impl BillingDetailsDto {
             &self.country,
             self.tax_id.as_deref(),
         )
-        .map_err(issues)
+        .map_err(invalid_fields)
     }
 }
 

@@ -17,7 +17,7 @@ use crate::domain::ids::OrderId;
 use crate::domain::order::ActorRole;
 use crate::http::auth_user::AuthUser;
 use crate::http::docs;
-use crate::http::error::{ApiError, FieldError, FieldErrors};
+use crate::http::error::{invalid_fields, ApiError, FieldError, FieldErrors};
 use crate::http::extract::{etag, IfMatch, Json, RequiredIfMatch, StrictUuid};
 use crate::http::money::MoneyDto;
 use crate::http::schemas;
@@ -113,14 +113,7 @@ impl ProposeTermsRequest {
         let (Some(amount), Some(due_at)) = (amount, due_at) else {
             unreachable!("checked above")
         };
-        Terms::parse(amount, self.method, self.schedule, due_at, drafts).map_err(|issues| {
-            ApiError::Validation(
-                issues
-                    .into_iter()
-                    .map(|(field, e)| FieldError::from_invalid(&field, e))
-                    .collect(),
-            )
-        })
+        Terms::parse(amount, self.method, self.schedule, due_at, drafts).map_err(invalid_fields)
     }
 }
 
