@@ -96,6 +96,7 @@ pub async fn run_once(pool: &DbPool, timings: &OrderTimings) -> anyhow::Result<u
             break;
         }
     }
+    crate::app::support::close_expired(&mut conn, chrono::Utc::now()).await?;
     db::idempotency::delete_expired_keys(&mut conn).await?;
     db::outbox::purge_expired_tokens(&mut conn).await?;
     Ok(moved)

@@ -113,27 +113,35 @@ pub async fn request_password_reset(
     if user.disabled_at.is_some() {
         return Ok(None);
     }
+    let token = conn
+        .transaction::<_, ApiError, _>(async |conn| Ok(issue_reset(conn, &user).await?))
+        .await?;
+    Ok(Some(token))
+}
+
+/// Issues a reset token for `user` and queues the mail carrying it, inside the caller's
+/// transaction (a user's request, or support's on their behalf). Returns the token.
+pub async fn issue_reset(
+    conn: &mut AsyncPgConnection,
+    user: &users::UserRow,
+) -> diesel::QueryResult<String> {
     let token = secret::generate();
     let expires_at = Utc::now() + chrono::Duration::minutes(RESET_TTL_MINUTES);
-    conn.transaction::<_, ApiError, _>(async |conn| {
-        let row = users::NewResetToken {
-            id: Uuid::now_v7(),
-            user_id: user.id,
-            token_hash: secret::digest(&token),
-            expires_at,
-        };
-        users::insert_reset_token(conn, row).await?;
-        let event = PasswordResetRequested {
-            user_id: user.id,
-            email: user.email.clone(),
-            token: token.clone(),
-            expires_at,
-        };
-        outbox::insert(conn, &Event::PasswordResetRequested(event)).await?;
-        Ok(())
-    })
-    .await?;
-    Ok(Some(token))
+    let row = users::NewResetToken {
+        id: Uuid::now_v7(),
+        user_id: user.id,
+        token_hash: secret::digest(&token),
+        expires_at,
+    };
+    users::insert_reset_token(conn, row).await?;
+    let event = PasswordResetRequested {
+        user_id: user.id,
+        email: user.email.clone(),
+        token: token.clone(),
+        expires_at,
+    };
+    outbox::insert(conn, &Event::PasswordResetRequested(event)).await?;
+    Ok(token)
 }
 
 /// Sets a new password with a live reset token (`token_hash`): uses up every reset token of the

@@ -6,9 +6,9 @@ use diesel_async::AsyncPgConnection;
 use futures_util::Stream;
 
 use super::messages::order_closed;
-use crate::db::attachments::{self, AttachmentRow};
+use crate::db::attachments::{self, AttachmentRow, Scope};
 use crate::db::orders;
-use crate::domain::ids::{AttachmentId, OrderId};
+use crate::domain::ids::AttachmentId;
 use crate::domain::messages::may_post;
 use crate::error::ApiError;
 use crate::storage::{Storage, UploadError};
@@ -19,14 +19,15 @@ pub struct Upload<S> {
     pub bytes: S,
 }
 
-/// Stores an upload to an open order the caller takes part in (or administers). Past `max` bytes
+/// Stores an upload to an open order the caller takes part in (or administers), or to a ticket
+/// they may write on. Past `max` bytes
 /// the answer is 413 and neither the object nor a row is left behind. No pool connection is held
 /// while the bytes stream in (a slow client must not starve everyone else of connections).
 pub async fn upload<S, E>(
     pool: &crate::db::DbPool,
     storage: &Storage,
     caller: orders::Viewer,
-    order_id: OrderId,
+    scope: Scope,
     upload: Upload<S>,
     limits: &crate::config::FileSettings,
 ) -> Result<AttachmentRow, ApiError>
@@ -36,9 +37,16 @@ where
 {
     {
         let mut conn = crate::db::connection(pool).await?;
-        let order = super::orders::visible(&mut conn, order_id, caller).await?;
-        if !may_post(order.status()) {
-            return Err(order_closed(order.status()));
+        match scope {
+            Scope::Order(order_id) => {
+                let order = super::orders::visible(&mut conn, order_id, caller).await?;
+                if !may_post(order.status()) {
+                    return Err(order_closed(order.status()));
+                }
+            }
+            Scope::Ticket(ticket) => {
+                super::support::may_add_files(&mut conn, caller, ticket).await?;
+            }
         }
     }
     let id = AttachmentId::new();
@@ -56,7 +64,15 @@ where
         })?;
     let row = AttachmentRow {
         id,
-        order_id,
+        order_id: match scope {
+            Scope::Order(o) => Some(o),
+            Scope::Ticket(_) => None,
+        },
+        ticket_id: match scope {
+            Scope::Order(_) => None,
+            Scope::Ticket(t) => Some(t),
+        },
+        support_message_id: None,
         uploaded_by: caller.user_id,
         filename: sanitize_filename(upload.filename.as_deref()),
         content_type: sniff(&stored.head).to_string(),
@@ -80,7 +96,8 @@ where
     Ok(row)
 }
 
-/// The attachment if the caller may see its order; 404 otherwise, whether absent or not theirs.
+/// The attachment if the caller may see its order or ticket; 404 otherwise, whether absent or not
+/// theirs.
 pub async fn visible(
     conn: &mut AsyncPgConnection,
     caller: orders::Viewer,
@@ -89,9 +106,14 @@ pub async fn visible(
     let row = attachments::find(conn, id)
         .await?
         .ok_or(ApiError::NotFound("attachment"))?;
-    orders::find_visible(conn, row.order_id, caller)
-        .await?
-        .ok_or(ApiError::NotFound("attachment"))?;
+    let seen = match (row.order_id, row.ticket_id) {
+        (Some(order), _) => orders::find_visible(conn, order, caller).await?.is_some(),
+        (None, Some(ticket)) => super::support::sees(conn, caller, ticket).await?,
+        (None, None) => false,
+    };
+    if !seen {
+        return Err(ApiError::NotFound("attachment"));
+    }
     Ok(row)
 }
 

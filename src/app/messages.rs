@@ -80,7 +80,8 @@ pub async fn take_files(
     if files.is_empty() {
         return Ok(());
     }
-    let taken = attachments::attach(conn, files, order, uploader, owner).await?;
+    let scope = attachments::Scope::Order(order);
+    let taken = attachments::attach(conn, files, scope, uploader, owner).await?;
     if taken != files.len() {
         return Err(ApiError::validation(
             "attachment_ids",

@@ -4,7 +4,9 @@
 //! to read and write. Nothing here knows HTTP.
 
 pub mod accounts;
+pub mod admin;
 pub mod attachments;
+pub mod audit;
 pub mod background;
 pub mod billing;
 pub mod cancellations;
@@ -18,3 +20,4 @@ pub mod payment_terms;
 pub mod reputation;
 pub mod reviews;
 pub mod sessions;
+pub mod support;

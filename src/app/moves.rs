@@ -26,6 +26,8 @@ pub struct Request<'a> {
     /// What a move to `delivered` hands over; without it, the note (or a plain line) is the
     /// delivery's message and it carries no files.
     pub delivery: Option<Handover>,
+    /// The request's id, for the audit entry of a move support makes.
+    pub request_id: Option<String>,
 }
 
 /// The content of a delivery: its message (parsed) and the files it carries.
@@ -83,9 +85,21 @@ pub async fn make(
         note: r.note,
     };
     let handover = r.delivery;
+    let staff = (role == ActorRole::Admin).then(|| super::audit::Staff {
+        id: r.caller.user_id,
+        request_id: r.request_id.clone(),
+    });
     let moved = conn
         .transaction::<_, ApiError, _>(async |conn| {
-            write_with_handover(conn, m, handover, timings).await
+            let moved = write_with_handover(conn, m, handover, timings).await?;
+            if let (Some(staff), Some(moved)) = (&staff, &moved) {
+                let before = serde_json::json!({"status": current.status, "version": order.version});
+                let after = serde_json::json!({"status": moved.order.status, "version": moved.order.version, "note": m.note});
+                let action = crate::domain::audit::Action::OrderMoved;
+                let target = moved.order.id.as_uuid();
+                super::audit::record(conn, staff, action, target, Some(&before), Some(&after)).await?;
+            }
+            Ok(moved)
         })
         .await?;
     if let Some(moved) = moved {

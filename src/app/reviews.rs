@@ -150,7 +150,7 @@ pub async fn reply(
 /// An admin hides a published review that breaks the rules; it leaves the subject's ratings.
 pub async fn hide(
     conn: &mut AsyncPgConnection,
-    admin: orders::Viewer,
+    admin: &super::audit::Staff,
     id: Uuid,
     reason: &str,
 ) -> Result<ReviewRow, ApiError> {
@@ -159,7 +159,7 @@ pub async fn hide(
         .filter(|r| r.published_at.is_some())
         .ok_or(ApiError::NotFound("review"))?;
     conn.transaction::<_, ApiError, _>(async |conn| {
-        let hidden = reviews::hide(conn, id, admin.user_id, reason)
+        let hidden = reviews::hide(conn, id, admin.id, reason)
             .await?
             .ok_or_else(|| {
                 ApiError::conflict(
@@ -169,6 +169,10 @@ pub async fn hide(
                 )
             })?;
         reviews::count_in_ratings(conn, std::slice::from_ref(&hidden), -1).await?;
+        let after = serde_json::json!({"hidden_at": hidden.hidden_at, "reason": reason});
+        let before = serde_json::json!({"hidden_at": null});
+        let action = crate::domain::audit::Action::ReviewHidden;
+        super::audit::record(conn, admin, action, id, Some(&before), Some(&after)).await?;
         Ok(hidden)
     })
     .await

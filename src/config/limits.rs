@@ -31,6 +31,8 @@ pub struct RateLimitSettings {
     pub terms_proposals_per_user_per_hour: u32,
     /// Invoices one user drafts.
     pub invoices_per_user_per_hour: u32,
+    /// Support tickets one user opens.
+    pub support_tickets_per_user_per_hour: u32,
 }
 
 impl RateLimitSettings {
@@ -55,6 +57,7 @@ impl RateLimitSettings {
             )?,
             terms_proposals_per_user_per_hour: parse(get, "TERMS_PROPOSALS_PER_USER_PER_HOUR", 30)?,
             invoices_per_user_per_hour: parse(get, "INVOICES_PER_USER_PER_HOUR", 100)?,
+            support_tickets_per_user_per_hour: parse(get, "SUPPORT_TICKETS_PER_USER_PER_HOUR", 10)?,
         })
     }
 
@@ -72,6 +75,7 @@ impl RateLimitSettings {
             verification_emails_per_user_per_hour: 1_000_000,
             terms_proposals_per_user_per_hour: 1_000_000,
             invoices_per_user_per_hour: 1_000_000,
+            support_tickets_per_user_per_hour: 1_000_000,
         }
     }
 }

@@ -1,7 +1,9 @@
 //! Persistence: the diesel schema and query functions. Every query takes `&mut AsyncPgConnection` so
 //! callers compose several into one transaction. Nothing here knows about HTTP.
 
+pub mod accounts;
 pub mod attachments;
+pub mod audit;
 pub mod billing;
 pub mod bootstrap;
 pub mod deliveries;
@@ -17,6 +19,7 @@ pub mod reviews;
 pub mod schema;
 pub mod services;
 pub mod sessions;
+pub mod support;
 mod types;
 pub mod users;
 

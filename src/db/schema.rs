@@ -235,7 +235,7 @@ diesel::table! {
 diesel::table! {
     attachments (id) {
         id -> Uuid,
-        order_id -> Uuid,
+        order_id -> Nullable<Uuid>,
         uploaded_by -> Uuid,
         filename -> Text,
         content_type -> Text,
@@ -243,6 +243,50 @@ diesel::table! {
         sha256 -> Bytea,
         message_id -> Nullable<Uuid>,
         delivery_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        ticket_id -> Nullable<Uuid>,
+        support_message_id -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    support_tickets (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        order_id -> Nullable<Uuid>,
+        subject -> Text,
+        status -> Text,
+        assigned_to -> Nullable<Uuid>,
+        resolved_at -> Nullable<Timestamptz>,
+        message_count -> Int4,
+        version -> Int8,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    support_messages (id) {
+        id -> Uuid,
+        ticket_id -> Uuid,
+        author_id -> Uuid,
+        author_role -> Text,
+        internal -> Bool,
+        body -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> Uuid,
+        actor_id -> Uuid,
+        action -> Text,
+        target_type -> Text,
+        target_id -> Uuid,
+        before -> Nullable<Jsonb>,
+        after -> Nullable<Jsonb>,
+        request_id -> Nullable<Text>,
         created_at -> Timestamptz,
     }
 }
@@ -381,6 +425,7 @@ diesel::joinable!(payment_terms -> orders (order_id));
 diesel::joinable!(invoices -> orders (order_id));
 diesel::joinable!(reviews -> orders (order_id));
 diesel::joinable!(billing_profiles -> users (user_id));
+diesel::joinable!(support_messages -> support_tickets (ticket_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -407,4 +452,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     invoices,
     reviews,
     user_ratings,
+    support_tickets,
+    support_messages,
+    audit_log,
 );

@@ -8,15 +8,17 @@ use diesel::sql_types::{Text, Uuid as SqlUuid};
 use uuid::Uuid;
 
 use crate::domain::account::CustomOrders;
+use crate::domain::audit::Action;
 use crate::domain::billing::invoice::InvoiceStatus;
 use crate::domain::billing::terms::{PaymentMethod, Schedule};
 use crate::domain::ids::{
-    AttachmentId, DeliveryId, InvoiceId, MessageId, NotificationId, OrderId, PaymentTermsId,
-    ServiceId, UserId,
+    AttachmentId, AuditEntryId, DeliveryId, InvoiceId, MessageId, NotificationId, OrderId,
+    PaymentTermsId, ServiceId, SupportMessageId, TicketId, UserId,
 };
 use crate::domain::messages::MessageKind;
 use crate::domain::notify::Channel;
 use crate::domain::order::{ActorRole, CancellationStatus, OrderStatus};
+use crate::domain::support::{AuthorRole, TicketStatus};
 
 macro_rules! text_enum {
     ($ty:ident) => {
@@ -46,6 +48,9 @@ text_enum!(Channel);
 text_enum!(InvoiceStatus);
 text_enum!(PaymentMethod);
 text_enum!(Schedule);
+text_enum!(TicketStatus);
+text_enum!(AuthorRole);
+text_enum!(Action);
 
 macro_rules! uuid_id {
     ($ty:ident) => {
@@ -72,3 +77,6 @@ uuid_id!(DeliveryId);
 uuid_id!(NotificationId);
 uuid_id!(InvoiceId);
 uuid_id!(PaymentTermsId);
+uuid_id!(TicketId);
+uuid_id!(SupportMessageId);
+uuid_id!(AuditEntryId);

@@ -82,3 +82,6 @@ typed_id!(DeliveryId);
 typed_id!(NotificationId);
 typed_id!(InvoiceId);
 typed_id!(PaymentTermsId);
+typed_id!(TicketId);
+typed_id!(SupportMessageId);
+typed_id!(AuditEntryId);

@@ -23,6 +23,7 @@ macro_rules! named_enum {
 }
 
 pub mod account;
+pub mod audit;
 pub mod billing;
 pub mod events;
 pub mod ids;
@@ -31,6 +32,7 @@ pub mod money;
 pub mod notify;
 pub mod order;
 pub mod reviews;
+pub mod support;
 pub mod text;
 pub mod time;
 

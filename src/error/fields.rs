@@ -75,6 +75,19 @@ impl FieldErrors {
         self.0.push(error);
     }
 
+    /// Takes a sub-parser's answer: its value, or its field errors recorded here (any other error
+    /// is passed on).
+    pub fn absorb<T>(&mut self, result: Result<T, ApiError>) -> Result<Option<T>, ApiError> {
+        match result {
+            Ok(v) => Ok(Some(v)),
+            Err(ApiError::Validation(errors)) => {
+                self.0.extend(errors);
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

@@ -9,13 +9,16 @@ use crate::db::attachments::AttachmentRow;
 
 #[derive(Clone, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"id": "0193a0a4-c000-7c41-9a0e-2f1b7c9d8e09",
-    "order_id": "0193a0a4-8000-7c41-9a0e-2f1b7c9d8e03", "filename": "sketch.png",
+    "order_id": "0193a0a4-8000-7c41-9a0e-2f1b7c9d8e03", "ticket_id": null, "filename": "sketch.png",
     "content_type": "image/png", "size": 48213,
     "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
     "created_at": "2026-11-29T10:00:00Z"}))]
 pub struct AttachmentResponse {
     pub id: Uuid,
-    pub order_id: Uuid,
+    /// The order it was uploaded to; null for a support ticket's file.
+    pub order_id: Option<Uuid>,
+    /// The support ticket it belongs to; null for an order's file.
+    pub ticket_id: Option<Uuid>,
     /// As uploaded, made safe: no path, no control characters, at most 255 characters.
     pub filename: String,
     /// Sniffed from the bytes, never taken from the client.
@@ -31,7 +34,8 @@ impl From<AttachmentRow> for AttachmentResponse {
     fn from(a: AttachmentRow) -> Self {
         AttachmentResponse {
             id: a.id.into(),
-            order_id: a.order_id.into(),
+            order_id: a.order_id.map(Into::into),
+            ticket_id: a.ticket_id.map(Into::into),
             filename: a.filename,
             content_type: a.content_type,
             size: a.size,
@@ -126,9 +130,19 @@ async fn upload_attachment(
     state: web::Data<AppState>,
     caller: AuthUser,
     id: web::Path<StrictUuid<OrderId>>,
+    form: Multipart,
+) -> Result<HttpResponse, ApiError> {
+    let scope = db::attachments::Scope::Order(id.into_inner().0);
+    receive(&state, &caller, scope, form).await
+}
+
+/// Streams the one `file` part of an upload into storage, for an order or a ticket.
+pub(crate) async fn receive(
+    state: &AppState,
+    caller: &AuthUser,
+    scope: db::attachments::Scope,
     mut form: Multipart,
 ) -> Result<HttpResponse, ApiError> {
-    let order_id = id.into_inner().0;
     state.creation_limits.uploads.check(&caller.id)?;
     // Each upload in flight holds a few MiB of parts: a bounded number at once.
     let _slot = state.uploads.try_acquire().map_err(|_| ApiError::Busy {
@@ -155,8 +169,8 @@ async fn upload_attachment(
         let row = app::attachments::upload(
             &state.pool,
             &state.storage,
-            viewer(&caller),
-            order_id,
+            viewer(caller),
+            scope,
             upload,
             &state.settings.files,
         )

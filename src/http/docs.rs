@@ -30,10 +30,11 @@ with a stable `code`; writes take `If-Match: \"<version>\"` and responses carry 
             events::PasswordResetRequested, events::MessagePosted, events::EventPrice,
             events::EmailVerificationRequested, events::PaymentTermsProposed,
             events::PaymentTermsAccepted, events::InvoiceSent, events::InvoiceClosed,
-            events::InvoicePaid, events::ReviewPublished
+            events::InvoicePaid, events::ReviewPublished, events::SupportTicketReplied,
+            events::SupportTicketResolved, events::OrderDueDateExtended
         ),
         responses(
-            BadRequest, Unauthorized, Forbidden, EmailUnverified, NotFound, Conflict, PreconditionFailed,
+            BadRequest, Unauthorized, Forbidden, AdminOnly, EmailUnverified, NotFound, Conflict, PreconditionFailed,
             PreconditionRequired,
             PayloadTooLarge, RequestTimeout, UnsupportedMediaType, ValidationFailed, RateLimited, ServiceUnavailable
         )
@@ -51,6 +52,7 @@ with a stable `code`; writes take `If-Match: \"<version>\"` and responses carry 
         (name = "billing", description = "Payment terms, invoices and billing details"),
         (name = "reviews", description = "Reviews after completion, and public profiles"),
         (name = "notifications", description = "The in-app inbox and notification preferences"),
+        (name = "support", description = "Support tickets: users reach the support team"),
         (name = "admin", description = "The support team's tools (admins only)"),
     )
 )]
@@ -96,7 +98,12 @@ pub fn openapi() -> serde_json::Value {
         super::attachments::Api::openapi(),
         super::dashboard::Api::openapi(),
         super::notifications::Api::openapi(),
-        super::admin::Api::openapi(),
+        super::support::Api::openapi(),
+        super::admin::dead_letters::Api::openapi(),
+        super::admin::tickets::Api::openapi(),
+        super::admin::users::Api::openapi(),
+        super::admin::orders::Api::openapi(),
+        super::admin::audit_log::Api::openapi(),
     ] {
         doc.merge(part);
     }
@@ -109,6 +116,17 @@ pub fn openapi() -> serde_json::Value {
 pub fn served() -> &'static serde_json::Value {
     static DOC: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
     DOC.get_or_init(openapi)
+}
+
+/// The document as this instance serves it: its contact is the configured `SUPPORT_EMAIL`.
+pub fn served_for(support_email: &str) -> std::borrow::Cow<'static, serde_json::Value> {
+    let doc = served();
+    if doc["info"]["contact"]["email"] == support_email {
+        return std::borrow::Cow::Borrowed(doc);
+    }
+    let mut doc = doc.clone();
+    doc["info"]["contact"]["email"] = json!(support_email);
+    std::borrow::Cow::Owned(doc)
 }
 
 fn problem_response(description: &str, example: serde_json::Value) -> RefOr<Response> {
@@ -168,6 +186,14 @@ problem!(
     "Not allowed",
     "The caller takes part in the resource but may not do this.",
     "Your role on this order does not allow this move."
+);
+problem!(
+    AdminOnly,
+    403,
+    "admin_only",
+    "Not allowed",
+    "The caller is signed in but not a member of the support team.",
+    "Only the support team may do this."
 );
 problem!(
     EmailUnverified,

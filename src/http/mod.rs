@@ -26,6 +26,7 @@ pub mod reviews;
 mod schemas;
 pub mod services;
 pub mod state;
+pub mod support;
 
 use actix_web::body::{BoxBody, EitherBody};
 use actix_web::dev::ServiceResponse;
@@ -59,6 +60,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(attachments::routes)
                 .configure(dashboard::routes)
                 .configure(notifications::routes)
+                .configure(support::routes)
                 .configure(admin::routes),
         )
         .service(web::resource("/swagger-ui").route(web::get().to(|| async {
@@ -66,10 +68,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .insert_header((header::LOCATION, "/swagger-ui/"))
                 .finish()
         })))
-        .service(
-            web::resource(OPENAPI_PATH)
-                .route(web::get().to(|| async { HttpResponse::Ok().json(docs::served()) })),
-        )
+        .service(web::resource(OPENAPI_PATH).route(web::get().to(
+            |state: web::Data<state::AppState>| async move {
+                HttpResponse::Ok().json(docs::served_for(
+                    &state.settings.notifications.support_email,
+                ))
+            },
+        )))
         .service(SwaggerUi::new("/swagger-ui/{_:.*}").config(Config::from(OPENAPI_PATH)))
         .default_service(web::to(|| async {
             Err::<HttpResponse, _>(ApiError::NotFound("route"))

@@ -35,6 +35,39 @@ pub fn search_text(q: Option<String>) -> Result<Option<String>, ApiError> {
     }
 }
 
+/// Parses a comma-separated filter of enumeration names (`status=open,paid`): at most `max` names,
+/// each one that `parse` knows; none when absent.
+pub fn name_list<T>(
+    raw: Option<&str>,
+    field: &str,
+    max: usize,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<Vec<T>, ApiError> {
+    let Some(raw) = raw else {
+        return Ok(Vec::new());
+    };
+    let names: Vec<&str> = raw.split(',').collect();
+    if names.len() > max {
+        return Err(ApiError::validation(
+            field,
+            "too_many",
+            format!("at most {max} values"),
+        ));
+    }
+    names
+        .into_iter()
+        .map(|name| {
+            parse(name).ok_or_else(|| {
+                ApiError::validation(
+                    field,
+                    "unknown_value",
+                    format!("`{name}` is not a known {field}"),
+                )
+            })
+        })
+        .collect()
+}
+
 /// Checks `?limit=`: 1 to 100, 20 when absent.
 pub fn limit(requested: Option<i64>) -> Result<i64, ApiError> {
     match requested {

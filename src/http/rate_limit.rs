@@ -98,6 +98,7 @@ pub struct CreationLimits {
     pub verification_emails: Limiter<UserId>,
     pub terms_proposals: Limiter<UserId>,
     pub invoices: Limiter<UserId>,
+    pub support_tickets: Limiter<UserId>,
 }
 
 impl CreationLimits {
@@ -114,6 +115,7 @@ impl CreationLimits {
             verification_emails: Limiter::new(per_hour(s.verification_emails_per_user_per_hour)),
             terms_proposals: Limiter::new(per_hour(s.terms_proposals_per_user_per_hour)),
             invoices: Limiter::new(per_hour(s.invoices_per_user_per_hour)),
+            support_tickets: Limiter::new(per_hour(s.support_tickets_per_user_per_hour)),
         }
     }
 

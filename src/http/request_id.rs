@@ -23,6 +23,11 @@ fn accept(value: &HeaderValue) -> Option<String> {
     sane.then(|| s.to_string())
 }
 
+/// The id of the request being served, if the middleware ran.
+pub fn of(req: &actix_web::HttpRequest) -> Option<String> {
+    req.extensions().get::<RequestId>().map(|r| r.0.clone())
+}
+
 /// Outermost middleware: decides the id before the tracing span opens, sets it on the response after.
 pub async fn middleware(
     req: ServiceRequest,

@@ -298,7 +298,7 @@ pub struct HideRequest {
     reason: String,
 }
 
-/// Hide a published review that breaks the rules (admins only; others get 404). It is never
+/// Hide a published review that breaks the rules (admins only). It is never
 /// edited: it leaves public pages and the ratings, and stays visible to admins and its author.
 #[utoipa::path(post, path = "/v1/admin/reviews/{id}/hide", tag = "admin", operation_id = "hideReview",
     security(("bearer" = [])),
@@ -308,6 +308,7 @@ pub struct HideRequest {
         (status = 200, description = "Hidden", body = ReviewResponse),
         (status = 400, response = docs::BadRequest),
         (status = 401, response = docs::Unauthorized),
+        (status = 403, response = docs::AdminOnly),
         (status = 404, response = docs::NotFound),
         (status = 409, response = docs::Conflict),
         (status = 415, response = docs::UnsupportedMediaType),
@@ -315,18 +316,15 @@ pub struct HideRequest {
     ))]
 async fn hide_review(
     state: web::Data<AppState>,
-    caller: AuthUser,
+    staff: super::admin::StaffCaller,
     id: web::Path<StrictUuid>,
     body: Json<HideRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    if !caller.is_admin {
-        return Err(ApiError::NotFound("route"));
-    }
     let reason = text::REASON
         .parse(&body.0.reason)
         .map_err(|e| invalid_field("reason", e))?;
     let mut conn = db::connection(&state.pool).await?;
-    let row = app::reviews::hide(&mut conn, viewer(&caller), id.into_inner().0, &reason).await?;
+    let row = app::reviews::hide(&mut conn, &staff.0, id.into_inner().0, &reason).await?;
     Ok(HttpResponse::Ok().json(ReviewResponse::from(row)))
 }
 

@@ -8,7 +8,25 @@ use crate::authz::{call, Call, Parties};
 use crate::helpers::{json_ok, TestApp};
 use crate::invoices::{act, billing_profile, draft};
 
-pub const OPERATIONS: [&str; 23] = [
+pub const OPERATIONS: [&str; 41] = [
+    "createTicket",
+    "listTickets",
+    "getTicket",
+    "replyToTicket",
+    "uploadTicketAttachment",
+    "listAllTickets",
+    "getAnyTicket",
+    "assignTicket",
+    "answerTicket",
+    "resolveTicket",
+    "searchUsers",
+    "getUser",
+    "disableUser",
+    "enableUser",
+    "sendPasswordReset",
+    "extendDueDate",
+    "resolveDispute",
+    "listAuditLog",
     "getPaymentTerms",
     "proposePaymentTerms",
     "acceptPaymentTerms",
@@ -68,6 +86,7 @@ pub async fn arrange(app: &TestApp, p: &Parties<'_>, op: &str) -> Call {
             None,
         ),
         op if REVIEWS.contains(&op) => arrange_review(app, p, op).await,
+        op if SUPPORT.contains(&op) => arrange_support(app, p, op).await,
         _ => {
             let order = app.order_in("in_progress", p.client, p.creative).await;
             if op.contains("PaymentTerms") {
@@ -200,6 +219,116 @@ async fn arrange_review(app: &TestApp, p: &Parties<'_>, op: &str) -> Call {
                 )
             };
             c.owner_is_creative = true;
+            c.probe = Some(path);
+            c
+        }
+    }
+}
+
+const SUPPORT: [&str; 18] = [
+    "createTicket",
+    "listTickets",
+    "getTicket",
+    "replyToTicket",
+    "uploadTicketAttachment",
+    "listAllTickets",
+    "getAnyTicket",
+    "assignTicket",
+    "answerTicket",
+    "resolveTicket",
+    "searchUsers",
+    "getUser",
+    "disableUser",
+    "enableUser",
+    "sendPasswordReset",
+    "extendDueDate",
+    "resolveDispute",
+    "listAuditLog",
+];
+
+/// Tickets are the client's; the team's tools act on a fresh ticket, user or order each call.
+async fn arrange_support(app: &TestApp, p: &Parties<'_>, op: &str) -> Call {
+    let body = |v: Value| Some(v);
+    match op {
+        "createTicket" => call(
+            Method::POST,
+            "/v1/support/tickets".into(),
+            body(json!({"subject": "Help", "body": "Please."})),
+        ),
+        "listTickets" => call(Method::GET, "/v1/support/tickets".into(), None),
+        "listAllTickets" => call(Method::GET, "/v1/admin/tickets".into(), None),
+        "searchUsers" => call(Method::GET, "/v1/admin/users".into(), None),
+        "listAuditLog" => call(Method::GET, "/v1/admin/audit-log".into(), None),
+        "getUser" | "disableUser" | "enableUser" | "sendPasswordReset" => {
+            let target = app
+                .register(&format!("target-{}", uuid::Uuid::new_v4().simple()))
+                .await;
+            let path = format!("/v1/admin/users/{}", target.id);
+            match op {
+                "getUser" => call(Method::GET, path, None),
+                "sendPasswordReset" => call(Method::POST, format!("{path}/password-reset"), None),
+                "disableUser" => call(
+                    Method::POST,
+                    format!("{path}/disable"),
+                    body(json!({"reason": "r"})),
+                ),
+                _ => call(
+                    Method::POST,
+                    format!("{path}/enable"),
+                    body(json!({"reason": "r"})),
+                ),
+            }
+        }
+        "extendDueDate" => {
+            let order = app.order_in("in_progress", p.client, p.creative).await;
+            let due = (chrono::Utc::now() + chrono::Duration::days(60)).to_rfc3339();
+            let mut c = call(
+                Method::POST,
+                format!("/v1/admin/orders/{order}/due-date"),
+                body(json!({"due_at": due, "note": "More time"})),
+            );
+            c.probe = Some(format!("/v1/orders/{order}"));
+            c
+        }
+        "resolveDispute" => {
+            let order = app.order_in("disputed", p.client, p.creative).await;
+            let mut c = call(
+                Method::POST,
+                format!("/v1/admin/orders/{order}/dispute-resolution"),
+                body(json!({"outcome": "completed", "note": "Fine"})),
+            );
+            c.probe = Some(format!("/v1/orders/{order}"));
+            c
+        }
+        _ => {
+            let ticket = crate::support::simple_ticket(app, p.client).await;
+            let path = format!("/v1/support/tickets/{ticket}");
+            let staff = format!("/v1/admin/tickets/{ticket}");
+            let mut c = match op {
+                "getTicket" => call(Method::GET, path.clone(), None),
+                "replyToTicket" => call(
+                    Method::POST,
+                    format!("{path}/replies"),
+                    body(json!({"body": "More"})),
+                ),
+                "uploadTicketAttachment" => {
+                    let mut c = call(Method::POST, format!("{path}/attachments"), None);
+                    c.upload = true;
+                    c
+                }
+                "getAnyTicket" => call(Method::GET, staff, None),
+                "assignTicket" => call(
+                    Method::POST,
+                    format!("{staff}/assign"),
+                    body(json!({"assignee_id": p.admin.id})),
+                ),
+                "answerTicket" => call(
+                    Method::POST,
+                    format!("{staff}/replies"),
+                    body(json!({"body": "Answer"})),
+                ),
+                _ => call(Method::POST, format!("{staff}/resolve"), None),
+            };
             c.probe = Some(path);
             c
         }

@@ -181,7 +181,7 @@ async fn a_mail_that_failed_every_attempt_is_a_dead_letter_an_admin_can_retry() 
     wait_deliveries(&app, "status = 'dead'", 1).await;
 
     let res = app.get("/v1/admin/dead-letters", &creative.token).await;
-    assert_eq!(res.status(), StatusCode::NOT_FOUND, "admins only");
+    assert_eq!(res.status(), StatusCode::FORBIDDEN, "admins only");
     let dead = json_ok(
         app.get("/v1/admin/dead-letters", &admin.token).await,
         StatusCode::OK,

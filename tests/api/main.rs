@@ -25,4 +25,6 @@ mod reviews;
 mod s3;
 mod services;
 mod smtp;
+mod support;
+mod support_admin;
 mod transitions;

@@ -256,7 +256,7 @@ async fn the_reviewed_party_replies_once_and_a_hidden_review_leaves_the_averages
                 .await
         }
     };
-    problem(hide(&creative).await, StatusCode::NOT_FOUND).await;
+    problem(hide(&creative).await, StatusCode::FORBIDDEN).await;
     let hidden = json_ok(hide(&admin).await, StatusCode::OK).await;
     assert_eq!(
         (hidden["hidden"].as_bool(), hidden["rating"].as_i64()),

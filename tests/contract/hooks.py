@@ -81,6 +81,10 @@ def _seeded_bodies(op_id, body):
         if all(_is_uuid(i) for i in body["attachment_ids"]) and body["attachment_ids"]:
             return [dict(body, attachment_ids=v) for v in SEED["body"]["attachment_ids"]]
         return None
+    if op_id == "assignTicket" and _is_uuid(body.get("assignee_id")):
+        return [dict(body, assignee_id=v) for v in SEED["body"]["assignee_id"]]
+    if op_id == "extendDueDate" and "due_at" in body:
+        return [dict(body, due_at=v) for v in SEED["body"]["later_due_at"]]
     if op_id == "createInvoice" and _is_uuid(body.get("order_id")):
         return [dict(body, order_id=v) for v in SEED["body"]["invoice_order_id"]]
     if op_id == "createOrder":
@@ -177,6 +181,16 @@ BUSINESS_REFUSALS = {
     "listUserReviews": {400: {"invalid_cursor"}},
     "createReview": {422: {"not_allowed"}},
     "reorderOrder": {422: {"not_in_future", "too_far", "required", "custom_orders_closed", "key_reused"}},
+    "listTickets": {400: {"invalid_cursor"}},
+    "listAllTickets": {400: {"invalid_cursor"}},
+    "searchUsers": {400: {"invalid_cursor"}},
+    "listAuditLog": {400: {"invalid_cursor"}},
+    "createTicket": {422: {"unknown_order", "order_required", "unknown_attachment"}},
+    "replyToTicket": {422: {"unknown_attachment"}},
+    "answerTicket": {422: {"unknown_attachment", "not_allowed"}},
+    "assignTicket": {422: {"not_support"}},
+    "extendDueDate": {422: {"not_later", "too_far"}},
+    "resolveDispute": {422: {"exceeds_escrow", "currency_mismatch", "too_large"}},
 }
 
 

@@ -186,6 +186,48 @@ def seed_reviews(fuzz, creative, client):
     }
 
 
+def seed_support(fuzz, creative, client):
+    """Tickets of the fuzzer's own (as a user) and of another user (for the fuzzer as support),
+    accounts to disable, enable and reset, and orders to give more time or settle a dispute on, none
+    of which the fuzzer is a party to."""
+    own = [call("POST", "/v1/support/tickets", fuzz["token"], {"subject": f"Own {i}", "body": "Seeded."})["id"]
+           for i in range(4)]
+    theirs = [call("POST", "/v1/support/tickets", client["token"],
+                   {"subject": f"Client {i}", "body": "Seeded."})["id"] for i in range(8)]
+    targets = [register(f"target{i}@example.test", "Target")["id"] for i in range(4)]
+    resettable = [register(f"resettable{i}@example.test", "Resettable")["id"] for i in range(3)]
+    running = []
+    for _ in range(4):
+        order = custom_order(client, creative)
+        move(creative, order, "in_progress")
+        running.append(order)
+    disputed = []
+    for _ in range(6):
+        order = custom_order(client, creative)
+        move(creative, order, "in_progress")
+        call("POST", f"/v1/orders/{order}/transitions", client["token"], {"to": "disputed", "note": "Seeded."})
+        disputed.append(order)
+    later = (datetime.now(timezone.utc) + timedelta(days=40)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "path_ids": {
+            "getTicket": own,
+            "replyToTicket": own,
+            "uploadTicketAttachment": own + theirs,
+            "getAnyTicket": theirs + own,
+            "assignTicket": theirs,
+            "answerTicket": theirs,
+            "resolveTicket": theirs,
+            "getUser": targets + resettable + [client["id"]],
+            "disableUser": targets,
+            "enableUser": targets,
+            "sendPasswordReset": resettable,
+            "extendDueDate": running + disputed,
+            "resolveDispute": disputed,
+        },
+        "body": {"assignee_id": [fuzz["id"]], "later_due_at": [later]},
+    }
+
+
 def main():
     fuzz = register("fuzz@example.test", "Fuzz")
     creative = register("creative@example.test", "Creative")
@@ -241,6 +283,7 @@ def main():
                 f"WHERE recipient_id IN ({in_list}) RETURNING id) SELECT id FROM d")
     billing = seed_billing(fuzz, creative, client, to_confirm, to_deliver, editable)
     reviews = seed_reviews(fuzz, creative, client)
+    support = seed_support(fuzz, creative, client)
 
     refresh_tokens = [refresher["refresh"]]
     for _ in range(5):
@@ -272,6 +315,7 @@ def main():
             "retryDeadLetter": dead,
             **billing["path_ids"],
             **reviews,
+            **support["path_ids"],
         },
         "body": {
             "service_id": [other_service],
@@ -282,6 +326,7 @@ def main():
             "up_to": messages,
             "attachment_ids": [[f] for f in files[1:]],
             "invoice_order_id": billing["invoice_orders"],
+            **support["body"],
         },
     }
     assert reset_tokens and verify_tokens, "no token was mailed"

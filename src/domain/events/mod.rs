@@ -12,9 +12,11 @@ use super::order::{ActorRole, OrderStatus};
 
 mod billing;
 mod reviews;
+mod support;
 
 pub use billing::*;
 pub use reviews::*;
+pub use support::*;
 
 /// A price as events carry it: integer minor units and an ISO 4217 code.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -163,6 +165,9 @@ pub enum Event {
     InvoiceMarkedUncollectible(InvoiceClosed),
     InvoicePaid(InvoicePaid),
     ReviewPublished(ReviewPublished),
+    SupportTicketReplied(SupportTicketReplied),
+    SupportTicketResolved(SupportTicketResolved),
+    OrderDueDateExtended(OrderDueDateExtended),
 }
 
 /// The resource an event is about, for routing and ordering.
@@ -190,7 +195,7 @@ impl Aggregate {
 
 impl Event {
     /// Every event name, in the order of [`Event`]'s variants.
-    pub const NAMES: [&'static str; 15] = [
+    pub const NAMES: [&'static str; 18] = [
         "order.placed",
         "order.updated",
         "order.status_changed",
@@ -206,6 +211,9 @@ impl Event {
         "invoice.marked_uncollectible",
         "invoice.paid",
         "review.published",
+        "support_ticket.replied",
+        "support_ticket.resolved",
+        "order.due_date_extended",
     ];
 
     /// The events carrying a secret (a `token`), removed once the mail carrying it is sent.
@@ -236,6 +244,9 @@ impl Event {
             "invoice.marked_uncollectible" => Event::InvoiceMarkedUncollectible(de(payload)?),
             "invoice.paid" => Event::InvoicePaid(de(payload)?),
             "review.published" => Event::ReviewPublished(de(payload)?),
+            "support_ticket.replied" => Event::SupportTicketReplied(de(payload)?),
+            "support_ticket.resolved" => Event::SupportTicketResolved(de(payload)?),
+            "order.due_date_extended" => Event::OrderDueDateExtended(de(payload)?),
             _ => return None,
         })
     }
@@ -258,6 +269,9 @@ impl Event {
             Event::InvoiceMarkedUncollectible(_) => 12,
             Event::InvoicePaid(_) => 13,
             Event::ReviewPublished(_) => 14,
+            Event::SupportTicketReplied(_) => 15,
+            Event::SupportTicketResolved(_) => 16,
+            Event::OrderDueDateExtended(_) => 17,
         }]
     }
 
@@ -279,6 +293,9 @@ impl Event {
             }
             Event::InvoicePaid(e) => Aggregate::Order(e.order_id),
             Event::ReviewPublished(e) => Aggregate::Order(e.order_id),
+            Event::SupportTicketReplied(e) => Aggregate::User(e.user_id),
+            Event::SupportTicketResolved(e) => Aggregate::User(e.user_id),
+            Event::OrderDueDateExtended(e) => Aggregate::Order(e.order_id),
         }
     }
 
@@ -303,6 +320,9 @@ impl Event {
             Event::InvoicePaid(e) if e.out_of_band => vec![e.recipient_id],
             Event::InvoicePaid(e) => vec![e.issuer_id, e.recipient_id],
             Event::ReviewPublished(e) => vec![e.subject_id],
+            Event::SupportTicketReplied(e) => vec![e.user_id],
+            Event::SupportTicketResolved(e) => vec![e.user_id],
+            Event::OrderDueDateExtended(e) => vec![e.client_id, e.creative_id],
         }
     }
 
@@ -325,6 +345,9 @@ impl Event {
             }
             Event::InvoicePaid(e) => serde_json::to_value(e),
             Event::ReviewPublished(e) => serde_json::to_value(e),
+            Event::SupportTicketReplied(e) => serde_json::to_value(e),
+            Event::SupportTicketResolved(e) => serde_json::to_value(e),
+            Event::OrderDueDateExtended(e) => serde_json::to_value(e),
         };
         // Plain structs of strings, numbers and ids always serialise.
         value.unwrap_or_default()

@@ -299,6 +299,35 @@ pub fn for_event(event: &Event, ctx: &Context<'_>) -> Content {
             ctx.order_details(),
             order_action(e.order_id),
         ),
+        Event::SupportTicketReplied(e) => (
+            format!("Support answered: {}", header_safe(&e.subject)),
+            "The support team answered your ticket. Reply to it if you need more help.".into(),
+            vec![Detail { label: "Answer", value: e.excerpt.clone() }],
+            ("View the ticket", format!("{base}/support/tickets/{}", e.ticket_id)),
+        ),
+        Event::SupportTicketResolved(e) => (
+            format!("Resolved: {}", header_safe(&e.subject)),
+            format!(
+                "The support team marked your ticket resolved. If it is not, reply within {} days and it reopens.",
+                crate::domain::support::REOPEN_WINDOW_DAYS
+            ),
+            Vec::new(),
+            ("View the ticket", format!("{base}/support/tickets/{}", e.ticket_id)),
+        ),
+        Event::OrderDueDateExtended(e) => {
+            let mut details = ctx.order_details();
+            details.push(Detail { label: "Reason", value: e.note.clone() });
+            (
+                format!("New due date for {}", ctx.title()),
+                format!(
+                    "The support team moved the due date from {} to {}.",
+                    format_time(e.previous_due_at, &ctx.recipient.time_zone),
+                    format_time(e.due_at, &ctx.recipient.time_zone)
+                ),
+                details,
+                order_action(e.order_id),
+            )
+        }
         Event::MessagePosted(e) => return messages(std::slice::from_ref(e), ctx),
         Event::PasswordResetRequested(e) => (
             "Reset your CreateSpace password".into(),

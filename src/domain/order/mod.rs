@@ -240,6 +240,16 @@ pub fn check(
                 ),
             })
         }
+        // Support settles a dispute through one use case that also settles the money and audits
+        // it (`POST /v1/admin/orders/{id}/dispute-resolution`), never through a bare move.
+        (Disputed, _, Admin) => {
+            return Err(Refusal::Conflict {
+                code: "dispute_resolution_required",
+                message: format!(
+                    "Resolve a dispute with POST /v1/admin/orders/{{id}}/dispute-resolution (outcome `{to}`), which also settles the escrow and records the decision."
+                ),
+            })
+        }
         (InProgress, Cancelled, Client) => {
             let late_enough = clock.now - order.due_at > clock.late_cancel_after;
             if !late_enough {
@@ -281,6 +291,23 @@ pub fn allowed_moves(order: &OrderFacts, actor: ActorRole, clock: &Clock) -> Vec
         .into_iter()
         .filter(|to| check(order, *to, actor, Some("reason"), clock).is_ok())
         .collect()
+}
+
+/// How support may settle a dispute: the order is in dispute and the outcome ends it.
+pub fn check_dispute_resolution(order: &OrderFacts, outcome: OrderStatus) -> Result<(), Refusal> {
+    if order.status != Disputed {
+        return Err(Refusal::Conflict {
+            code: "not_disputed",
+            message: format!(
+                "Only an order in dispute can be resolved; this one is `{}`.",
+                order.status
+            ),
+        });
+    }
+    match outcome {
+        Completed | Cancelled => Ok(()),
+        _ => Err(Refusal::NotAllowed),
+    }
 }
 
 /// May a cancellation request be opened (or accepted) for an order in this status?

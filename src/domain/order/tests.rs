@@ -98,10 +98,34 @@ fn declining_and_disputing_need_a_reason() {
 }
 
 #[test]
-fn only_admins_resolve_disputes() {
+fn only_admins_resolve_disputes_and_only_through_dispute_resolution() {
     let c = clock();
-    assert!(check(&order(Disputed), Completed, Admin, None, &c).is_ok());
-    assert!(check(&order(Disputed), Cancelled, Admin, None, &c).is_ok());
+    for to in [Completed, Cancelled] {
+        let bare = check(&order(Disputed), to, Admin, None, &c);
+        assert!(
+            matches!(
+                bare,
+                Err(Refusal::Conflict {
+                    code: "dispute_resolution_required",
+                    ..
+                })
+            ),
+            "{bare:?}"
+        );
+        assert_eq!(check_dispute_resolution(&order(Disputed), to), Ok(()));
+    }
+    assert!(allowed_moves(&order(Disputed), Admin, &c).is_empty());
+    assert!(matches!(
+        check_dispute_resolution(&order(InProgress), Completed),
+        Err(Refusal::Conflict {
+            code: "not_disputed",
+            ..
+        })
+    ));
+    assert_eq!(
+        check_dispute_resolution(&order(Disputed), InProgress),
+        Err(Refusal::NotAllowed)
+    );
     assert!(matches!(
         check(&order(Disputed), Completed, Client, None, &c),
         Err(Refusal::Forbidden(_))

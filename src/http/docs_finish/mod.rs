@@ -278,6 +278,9 @@ fn event_envelope(doc: &mut Value) {
         "InvoiceClosed",
         "InvoicePaid",
         "ReviewPublished",
+        "SupportTicketReplied",
+        "SupportTicketResolved",
+        "OrderDueDateExtended",
     ];
     let variants: Vec<Value> = Event::NAMES
         .iter()

@@ -60,29 +60,8 @@ pub struct InvoiceQuery {
 }
 
 fn status_filter(raw: Option<&str>) -> Result<Vec<InvoiceStatus>, ApiError> {
-    let Some(raw) = raw else {
-        return Ok(Vec::new());
-    };
-    let names: Vec<&str> = raw.split(',').collect();
-    if names.len() > InvoiceStatus::ALL.len() {
-        return Err(ApiError::validation(
-            "status",
-            "too_many",
-            "at most 5 statuses",
-        ));
-    }
-    names
-        .into_iter()
-        .map(|name| {
-            InvoiceStatus::parse(name).ok_or_else(|| {
-                ApiError::validation(
-                    "status",
-                    "unknown_status",
-                    format!("`{name}` is not an invoice status"),
-                )
-            })
-        })
-        .collect()
+    let max = InvoiceStatus::ALL.len();
+    super::super::pagination::name_list(raw, "status", max, InvoiceStatus::parse)
 }
 
 #[derive(Serialize, Deserialize)]

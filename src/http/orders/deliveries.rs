@@ -136,6 +136,7 @@ async fn render(
         (status = 422, response = docs::ValidationFailed),
     ))]
 async fn create_delivery(
+    req: actix_web::HttpRequest,
     state: web::Data<AppState>,
     caller: AuthUser,
     id: web::Path<StrictUuid<OrderId>>,
@@ -154,6 +155,7 @@ async fn create_delivery(
         to: OrderStatus::Delivered,
         note: None,
         expected_version: if_match.0,
+        request_id: crate::http::request_id::of(&req),
         delivery: Some(moves::Handover { message, files }),
     };
     let moved = moves::make(&mut conn, request, &clock, &state.settings.orders).await?;

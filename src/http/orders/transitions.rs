@@ -97,8 +97,10 @@ pub struct HistoryQuery {
 /// `POST /v1/orders/{id}/deliveries` does, with the note as its message and no files), `delivered → completed`
 /// (client accepts; also the system after `AUTO_COMPLETE_AFTER`), `delivered → in_progress` (client
 /// requests a revision while some are left), `in_progress|delivered → disputed` (either party, with
-/// a note), `disputed → completed|cancelled` (admin), `in_progress → cancelled` (admin; the client
+/// a note), `in_progress → cancelled` (admin; the client
 /// once the order is late by more than `LATE_CANCEL_AFTER`; otherwise through a cancellation request).
+/// A dispute ends only through `POST /v1/admin/orders/{id}/dispute-resolution` (409
+/// `dispute_resolution_required` here).
 /// Concurrent moves are decided by one guarded update: exactly one wins, the others get 409.
 #[utoipa::path(post, path = "/v1/orders/{id}/transitions", tag = "orders", operation_id = "createOrderTransition",
     security(("bearer" = [])),
@@ -118,6 +120,7 @@ pub struct HistoryQuery {
     ))]
 #[tracing::instrument(skip_all, fields(order_id = %id))]
 async fn create_transition(
+    req: actix_web::HttpRequest,
     state: web::Data<AppState>,
     caller: AuthUser,
     id: web::Path<StrictUuid<OrderId>>,
@@ -139,6 +142,7 @@ async fn create_transition(
         to,
         note: note.as_deref(),
         expected_version: if_match.0,
+        request_id: crate::http::request_id::of(&req),
         delivery: None,
     };
     let row = moves::make(&mut conn, request, &clock, &state.settings.orders).await?;

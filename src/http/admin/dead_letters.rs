@@ -1,20 +1,21 @@
-//! The support team's tools, under `/v1/admin` (admins only; anyone else gets 404, as for a
-//! resource they cannot see). For now: notifications the worker gave up on.
+//! Notifications the worker gave up on, and sending them again.
 
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
+use diesel_async::AsyncConnection;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
 
-use super::auth_user::AuthUser;
-use super::docs;
-use super::error::ApiError;
-use super::extract::StrictUuid;
-use super::pagination;
-use super::state::AppState;
+use super::StaffCaller;
 use crate::db::{self, notifications::DeliveryRow};
+use crate::domain::audit::Action;
 use crate::domain::notify::Channel;
+use crate::http::docs;
+use crate::http::error::ApiError;
+use crate::http::extract::StrictUuid;
+use crate::http::pagination;
+use crate::http::state::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -29,14 +30,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::resource("/admin/dead-letters/{id}/retry")
                 .route(web::post().to(retry_dead_letter)),
         );
-}
-
-fn admin(caller: &AuthUser) -> Result<(), ApiError> {
-    if caller.is_admin {
-        Ok(())
-    } else {
-        Err(ApiError::NotFound("route"))
-    }
 }
 
 /// A delivery that failed its last attempt.
@@ -97,15 +90,14 @@ pub struct DeadLetterQuery {
         (status = 200, description = "One page of dead deliveries", body = pagination::Page<DeadLetter>),
         (status = 400, response = docs::BadRequest),
         (status = 401, response = docs::Unauthorized),
-        (status = 404, response = docs::NotFound),
+        (status = 403, response = docs::AdminOnly),
         (status = 422, response = docs::ValidationFailed),
     ))]
 async fn list_dead_letters(
     state: web::Data<AppState>,
-    caller: AuthUser,
+    _staff: StaffCaller,
     query: web::Query<DeadLetterQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    admin(&caller)?;
     let query = query.into_inner();
     let limit = pagination::limit(query.limit)?;
     let before = pagination::decode_opt::<Uuid>(query.cursor.as_deref())?;
@@ -126,6 +118,7 @@ async fn list_dead_letters(
         (status = 200, description = "Queued again; the worker sends it shortly", body = DeadLetter),
         (status = 400, response = docs::BadRequest),
         (status = 401, response = docs::Unauthorized),
+        (status = 403, response = docs::AdminOnly),
         (status = 404, response = docs::NotFound),
         (status = 409, description = "The delivery is not dead (delivered, or already queued again)",
             body = crate::http::error::ProblemDetails, content_type = "application/problem+json",
@@ -134,15 +127,33 @@ async fn list_dead_letters(
     ))]
 async fn retry_dead_letter(
     state: web::Data<AppState>,
-    caller: AuthUser,
+    staff: StaffCaller,
     id: web::Path<StrictUuid>,
 ) -> Result<HttpResponse, ApiError> {
-    admin(&caller)?;
     let id = id.into_inner().0;
     let mut conn = db::connection(&state.pool).await?;
-    match db::notifications::retry_dead(&mut conn, id).await? {
+    let retried = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            let row = db::notifications::retry_dead(conn, id).await?;
+            if let Some((row, _)) = &row {
+                let after = serde_json::json!({"status": row.status, "attempts": row.attempts});
+                let before = serde_json::json!({"status": "dead"});
+                crate::app::audit::record(
+                    conn,
+                    &staff.0,
+                    Action::DeliveryRetried,
+                    id,
+                    Some(&before),
+                    Some(&after),
+                )
+                .await?;
+            }
+            Ok(row)
+        })
+        .await?;
+    match retried {
         Some(row) => {
-            tracing::info!(delivery_id = %id, admin_id = %caller.id, "dead letter queued again");
+            tracing::info!(delivery_id = %id, admin_id = %staff.0.id, "dead letter queued again");
             state.signal.poke();
             Ok(HttpResponse::Ok().json(DeadLetter::from(row)))
         }

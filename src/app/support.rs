@@ -1,0 +1,398 @@
+//! Support tickets: a user opens one (about one of their orders or not) and writes on it; the team
+//! answers, notes, assigns and resolves. Each write locks the ticket, so two replies never race
+//! the status; the team's acts are audited and the user hears of answers through the outbox.
+
+use chrono::{DateTime, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+
+use super::audit::{self, Staff};
+use crate::db::attachments::{self, AttachmentRow, Owner, Scope};
+use crate::db::support::{self, MessageRow, TicketRow};
+use crate::db::{orders, outbox};
+use crate::domain::audit::Action;
+use crate::domain::events::{Event, SupportTicketReplied, SupportTicketResolved};
+use crate::domain::ids::{AttachmentId, OrderId, SupportMessageId, TicketId, UserId};
+use crate::domain::support::{self as rules, AuthorRole, TicketStatus};
+use crate::error::ApiError;
+
+/// A ticket with the messages its reader may see and their files.
+pub struct Thread {
+    pub ticket: TicketRow,
+    pub messages: Vec<MessageRow>,
+    pub files: Vec<AttachmentRow>,
+}
+
+/// What a user sends to open a ticket (parsed).
+pub struct NewTicket {
+    pub subject: String,
+    pub body: String,
+    pub order_id: Option<OrderId>,
+    pub files: Vec<AttachmentId>,
+}
+
+/// A message as written (parsed).
+pub struct NewMessage {
+    pub body: String,
+    pub files: Vec<AttachmentId>,
+    pub internal: bool,
+}
+
+fn refused(r: rules::Refusal) -> ApiError {
+    ApiError::conflict(r.code, "Ticket refuses this", r.message)
+}
+
+/// Whether `caller` may see the ticket: its user, or the team.
+pub async fn sees(
+    conn: &mut AsyncPgConnection,
+    caller: orders::Viewer,
+    id: TicketId,
+) -> Result<bool, ApiError> {
+    Ok(support::find(conn, id)
+        .await?
+        .is_some_and(|t| caller.is_admin || t.user_id == caller.user_id))
+}
+
+/// The caller's own ticket (404 for anyone else's, admins included: the team reads tickets under
+/// `/v1/admin`).
+async fn own(
+    conn: &mut AsyncPgConnection,
+    caller: UserId,
+    id: TicketId,
+    lock: bool,
+) -> Result<TicketRow, ApiError> {
+    let t = if lock {
+        support::lock(conn, id).await?
+    } else {
+        support::find(conn, id).await?
+    };
+    t.filter(|t| t.user_id == caller)
+        .ok_or(ApiError::NotFound("ticket"))
+}
+
+/// Files may be added to a ticket its user or the team may write on (not a closed one).
+pub async fn may_add_files(
+    conn: &mut AsyncPgConnection,
+    caller: orders::Viewer,
+    id: TicketId,
+) -> Result<(), ApiError> {
+    let t = support::find(conn, id)
+        .await?
+        .filter(|t| caller.is_admin || t.user_id == caller.user_id)
+        .ok_or(ApiError::NotFound("ticket"))?;
+    if t.facts().effective_status(Utc::now()) == TicketStatus::Closed {
+        return Err(refused(rules::Refusal {
+            code: "ticket_closed",
+            message: "This ticket is closed: open a new ticket.".into(),
+        }));
+    }
+    Ok(())
+}
+
+/// A user opens a ticket. An `order_id` must be one of their orders, and `files` files they
+/// uploaded to it and have not attached yet: those move to the ticket.
+pub async fn open(
+    conn: &mut AsyncPgConnection,
+    caller: UserId,
+    new: NewTicket,
+) -> Result<Thread, ApiError> {
+    if let Some(order) = new.order_id {
+        let theirs = orders::find_visible(
+            conn,
+            order,
+            orders::Viewer {
+                user_id: caller,
+                is_admin: false,
+            },
+        )
+        .await?;
+        if theirs.is_none() {
+            return Err(ApiError::validation(
+                "order_id",
+                "unknown_order",
+                "must be one of your orders",
+            ));
+        }
+    } else if !new.files.is_empty() {
+        return Err(ApiError::validation(
+            "attachment_ids",
+            "order_required",
+            "files sent when opening a ticket are your uploads to its order: name the order in `order_id`, or upload to the ticket once it exists",
+        ));
+    }
+    let now = Utc::now();
+    let ticket = TicketRow {
+        id: TicketId::new(),
+        user_id: caller,
+        order_id: new.order_id,
+        subject: new.subject,
+        status: TicketStatus::Open,
+        assigned_to: None,
+        resolved_at: None,
+        message_count: 0,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    let message = MessageRow {
+        id: SupportMessageId::new(),
+        ticket_id: ticket.id,
+        author_id: caller,
+        author_role: AuthorRole::User,
+        internal: false,
+        body: new.body,
+        created_at: now,
+    };
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        support::insert(conn, &ticket).await?;
+        let ticket = support::add_message(conn, &message, TicketStatus::Open, None).await?;
+        if let Some(order) = new.order_id {
+            take_files(conn, &new.files, Scope::Order(order), caller, &message).await?;
+        }
+        tracing::info!(ticket_id = %ticket.id, "support ticket opened");
+        Ok(())
+    })
+    .await?;
+    thread(conn, ticket.id, false).await
+}
+
+/// The ticket and what its reader sees of it: the team sees internal notes, the user never.
+pub async fn thread(
+    conn: &mut AsyncPgConnection,
+    id: TicketId,
+    with_internal: bool,
+) -> Result<Thread, ApiError> {
+    let ticket = support::find(conn, id)
+        .await?
+        .ok_or(ApiError::NotFound("ticket"))?;
+    let messages = support::messages(conn, id, with_internal).await?;
+    let ids: Vec<SupportMessageId> = messages.iter().map(|m| m.id).collect();
+    let files = attachments::of_support_messages(conn, &ids).await?;
+    Ok(Thread {
+        ticket,
+        messages,
+        files,
+    })
+}
+
+/// The caller's own ticket, as they see it.
+pub async fn own_thread(
+    conn: &mut AsyncPgConnection,
+    caller: UserId,
+    id: TicketId,
+) -> Result<Thread, ApiError> {
+    own(conn, caller, id, false).await?;
+    thread(conn, id, false).await
+}
+
+async fn take_files(
+    conn: &mut AsyncPgConnection,
+    files: &[AttachmentId],
+    scope: Scope,
+    uploader: UserId,
+    message: &MessageRow,
+) -> Result<(), ApiError> {
+    if files.is_empty() {
+        return Ok(());
+    }
+    let owner = Owner::SupportMessage(message.ticket_id, message.id);
+    let taken = attachments::attach(conn, files, scope, uploader, owner).await?;
+    if taken != files.len() {
+        return Err(ApiError::validation(
+            "attachment_ids",
+            "unknown_attachment",
+            "each id must be a file you uploaded here that no message holds yet",
+        ));
+    }
+    Ok(())
+}
+
+/// The user writes on their ticket: it goes back to the team (a resolved one reopens within the
+/// window; a closed one refuses, 409 `ticket_closed`).
+pub async fn user_reply(
+    conn: &mut AsyncPgConnection,
+    caller: UserId,
+    id: TicketId,
+    new: NewMessage,
+) -> Result<(TicketRow, MessageRow), ApiError> {
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        let ticket = own(conn, caller, id, true).await?;
+        write(conn, &ticket, caller, AuthorRole::User, new).await
+    })
+    .await
+}
+
+async fn write(
+    conn: &mut AsyncPgConnection,
+    ticket: &TicketRow,
+    author: UserId,
+    role: AuthorRole,
+    new: NewMessage,
+) -> Result<(TicketRow, MessageRow), ApiError> {
+    let status =
+        rules::after_message(&ticket.facts(), role, new.internal, Utc::now()).map_err(refused)?;
+    let message = MessageRow {
+        id: SupportMessageId::new(),
+        ticket_id: ticket.id,
+        author_id: author,
+        author_role: role,
+        internal: new.internal,
+        body: new.body,
+        created_at: Utc::now(),
+    };
+    let resolved_at = match status {
+        TicketStatus::Resolved | TicketStatus::Closed => ticket.resolved_at,
+        _ => None,
+    };
+    let updated = support::add_message(conn, &message, status, resolved_at).await?;
+    take_files(conn, &new.files, Scope::Ticket(ticket.id), author, &message).await?;
+    Ok((updated, message))
+}
+
+/// A ticket the team acts on: any ticket but the acting member's own (nobody answers or resolves
+/// their own request as support), locked.
+async fn for_staff(
+    conn: &mut AsyncPgConnection,
+    staff: &Staff,
+    id: TicketId,
+) -> Result<TicketRow, ApiError> {
+    let ticket = support::lock(conn, id)
+        .await?
+        .ok_or(ApiError::NotFound("ticket"))?;
+    if ticket.user_id == staff.id {
+        return Err(ApiError::Forbidden {
+            code: "own_ticket",
+            detail: "This is your own ticket: another member of the team handles it.".into(),
+        });
+    }
+    Ok(ticket)
+}
+
+/// The team answers (the user is told, and the ticket waits on them) or adds an internal note
+/// (nothing changes for the user, who never sees it).
+pub async fn staff_reply(
+    conn: &mut AsyncPgConnection,
+    staff: &Staff,
+    id: TicketId,
+    new: NewMessage,
+) -> Result<(TicketRow, MessageRow), ApiError> {
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        let ticket = for_staff(conn, staff, id).await?;
+        let internal = new.internal;
+        if internal && !new.files.is_empty() {
+            return Err(ApiError::validation(
+                "attachment_ids",
+                "not_allowed",
+                "internal notes carry no files (a ticket's files are shown to its user)",
+            ));
+        }
+        let (updated, message) = write(conn, &ticket, staff.id, AuthorRole::Support, new).await?;
+        let action = if internal {
+            Action::TicketNoteAdded
+        } else {
+            Action::TicketReplied
+        };
+        let after = serde_json::json!({"message_id": message.id, "status": updated.status});
+        let before = serde_json::json!({"status": ticket.status});
+        audit::record(
+            conn,
+            staff,
+            action,
+            id.as_uuid(),
+            Some(&before),
+            Some(&after),
+        )
+        .await?;
+        if !internal {
+            let event = SupportTicketReplied {
+                ticket_id: id,
+                message_id: message.id,
+                user_id: ticket.user_id,
+                subject: ticket.subject.clone(),
+                excerpt: message.body.chars().take(200).collect(),
+            };
+            outbox::insert(conn, &Event::SupportTicketReplied(event)).await?;
+        }
+        Ok((updated, message))
+    })
+    .await
+}
+
+/// The team resolves a ticket; its user is told and may reopen it by replying within the window.
+pub async fn resolve(
+    conn: &mut AsyncPgConnection,
+    staff: &Staff,
+    id: TicketId,
+) -> Result<TicketRow, ApiError> {
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        let ticket = for_staff(conn, staff, id).await?;
+        rules::resolve(&ticket.facts(), Utc::now()).map_err(refused)?;
+        let updated = support::resolve(conn, id).await?;
+        let (before, after) = (
+            serde_json::json!({"status": ticket.status}),
+            serde_json::json!({"status": updated.status, "resolved_at": updated.resolved_at}),
+        );
+        audit::record(
+            conn,
+            staff,
+            Action::TicketResolved,
+            id.as_uuid(),
+            Some(&before),
+            Some(&after),
+        )
+        .await?;
+        let event = SupportTicketResolved {
+            ticket_id: id,
+            user_id: ticket.user_id,
+            subject: ticket.subject.clone(),
+        };
+        outbox::insert(conn, &Event::SupportTicketResolved(event)).await?;
+        Ok(updated)
+    })
+    .await
+}
+
+/// Assigns a ticket to a member of the team, or unassigns it (`None`).
+pub async fn assign(
+    conn: &mut AsyncPgConnection,
+    staff: &Staff,
+    id: TicketId,
+    to: Option<UserId>,
+) -> Result<TicketRow, ApiError> {
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        let ticket = for_staff(conn, staff, id).await?;
+        if let Some(assignee) = to {
+            let member = crate::db::users::find(conn, assignee).await?;
+            if !member.is_some_and(|u| u.is_admin && u.disabled_at.is_none()) {
+                return Err(ApiError::validation(
+                    "assignee_id",
+                    "not_support",
+                    "must be an active member of the support team",
+                ));
+            }
+        }
+        let updated = support::assign(conn, id, to).await?;
+        let (before, after) = (
+            serde_json::json!({"assigned_to": ticket.assigned_to}),
+            serde_json::json!({"assigned_to": updated.assigned_to}),
+        );
+        audit::record(
+            conn,
+            staff,
+            Action::TicketAssigned,
+            id.as_uuid(),
+            Some(&before),
+            Some(&after),
+        )
+        .await?;
+        Ok(updated)
+    })
+    .await
+}
+
+/// The worker closes tickets resolved longer ago than the reopen window.
+pub async fn close_expired(
+    conn: &mut AsyncPgConnection,
+    now: DateTime<Utc>,
+) -> Result<usize, ApiError> {
+    Ok(support::close_resolved_before(conn, now - rules::reopen_window()).await?)
+}
