@@ -10,7 +10,10 @@ CREATE TABLE support_tickets (
         CHECK (status IN ('open', 'waiting_on_user', 'resolved', 'closed')),
     assigned_to uuid REFERENCES users (id),
     resolved_at timestamptz,
+    -- Messages the user sees; the team's internal notes are counted apart, and change nothing
+    -- the user can see (not even the version).
     message_count integer NOT NULL DEFAULT 0,
+    note_count integer NOT NULL DEFAULT 0,
     version bigint NOT NULL DEFAULT 1,
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now(),
@@ -73,6 +76,7 @@ CREATE TABLE audit_log (
 CREATE INDEX audit_log_target_idx ON audit_log (target_id, id DESC);
 CREATE INDEX audit_log_actor_idx ON audit_log (actor_id, id DESC);
 CREATE INDEX audit_log_action_idx ON audit_log (action, id DESC);
+CREATE INDEX audit_log_created_idx ON audit_log (created_at);
 
 CREATE FUNCTION audit_log_is_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

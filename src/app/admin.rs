@@ -185,11 +185,11 @@ pub async fn extend_due_date(
                 ),
             ));
         }
-        if due_at <= order.due_at {
+        if due_at <= order.due_at.max(Utc::now()) {
             return Err(ApiError::validation(
                 "due_at",
                 "not_later",
-                "must be later than the order's current due date",
+                "must be later than both the order's current due date and now",
             ));
         }
         if due_at > order.due_at.max(Utc::now()) + Duration::days(MAX_EXTENSION_DAYS) {

@@ -154,10 +154,18 @@ pub async fn hide(
     id: Uuid,
     reason: &str,
 ) -> Result<ReviewRow, ApiError> {
-    reviews::find(conn, id)
+    let review = reviews::find(conn, id)
         .await?
         .filter(|r| r.published_at.is_some())
         .ok_or(ApiError::NotFound("review"))?;
+    if [review.author_id, review.subject_id].contains(&admin.id) {
+        return Err(ApiError::Forbidden {
+            code: "own_order",
+            detail:
+                "This review is of an order you are a party to: another member of the team decides."
+                    .into(),
+        });
+    }
     conn.transaction::<_, ApiError, _>(async |conn| {
         let hidden = reviews::hide(conn, id, admin.id, reason)
             .await?

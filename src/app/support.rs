@@ -41,19 +41,55 @@ fn refused(r: rules::Refusal) -> ApiError {
     ApiError::conflict(r.code, "Ticket refuses this", r.message)
 }
 
-/// Whether `caller` may see the ticket: its user, or the team.
+/// Why `user` may not act as support on the ticket: it is theirs, or about an order of theirs.
+async fn involvement(
+    conn: &mut AsyncPgConnection,
+    user: UserId,
+    ticket: &TicketRow,
+) -> Result<Option<ApiError>, ApiError> {
+    if ticket.user_id == user {
+        return Ok(Some(ApiError::Forbidden {
+            code: "own_ticket",
+            detail: "This is your own ticket: another member of the team handles it.".into(),
+        }));
+    }
+    let Some(order) = ticket.order_id else {
+        return Ok(None);
+    };
+    let party = orders::find_visible(
+        conn,
+        order,
+        orders::Viewer {
+            user_id: user,
+            is_admin: false,
+        },
+    )
+    .await?
+    .is_some();
+    Ok(party.then(|| ApiError::Forbidden {
+        code: "own_order",
+        detail: "This ticket is about an order you are a party to: another member of the team handles it.".into(),
+    }))
+}
+
+/// Whether `caller` may see the ticket (and its files): its user, or the team but for members it
+/// involves.
 pub async fn sees(
     conn: &mut AsyncPgConnection,
     caller: orders::Viewer,
     id: TicketId,
 ) -> Result<bool, ApiError> {
-    Ok(support::find(conn, id)
-        .await?
-        .is_some_and(|t| caller.is_admin || t.user_id == caller.user_id))
+    let Some(t) = support::find(conn, id).await? else {
+        return Ok(false);
+    };
+    if t.user_id == caller.user_id {
+        return Ok(true);
+    }
+    Ok(caller.is_admin && involvement(conn, caller.user_id, &t).await?.is_none())
 }
 
 /// The caller's own ticket (404 for anyone else's, admins included: the team reads tickets under
-/// `/v1/admin`).
+/// `/v1/admin`), locked when asked.
 async fn own(
     conn: &mut AsyncPgConnection,
     caller: UserId,
@@ -61,12 +97,13 @@ async fn own(
     lock: bool,
 ) -> Result<TicketRow, ApiError> {
     let t = if lock {
-        support::lock(conn, id).await?
+        support::lock_own(conn, id, caller).await?
     } else {
-        support::find(conn, id).await?
+        support::find(conn, id)
+            .await?
+            .filter(|t| t.user_id == caller)
     };
-    t.filter(|t| t.user_id == caller)
-        .ok_or(ApiError::NotFound("ticket"))
+    t.ok_or(ApiError::NotFound("ticket"))
 }
 
 /// Files may be added to a ticket its user or the team may write on (not a closed one).
@@ -75,9 +112,11 @@ pub async fn may_add_files(
     caller: orders::Viewer,
     id: TicketId,
 ) -> Result<(), ApiError> {
+    if !sees(conn, caller, id).await? {
+        return Err(ApiError::NotFound("ticket"));
+    }
     let t = support::find(conn, id)
         .await?
-        .filter(|t| caller.is_admin || t.user_id == caller.user_id)
         .ok_or(ApiError::NotFound("ticket"))?;
     if t.facts().effective_status(Utc::now()) == TicketStatus::Closed {
         return Err(refused(rules::Refusal {
@@ -129,6 +168,7 @@ pub async fn open(
         assigned_to: None,
         resolved_at: None,
         message_count: 0,
+        note_count: 0,
         version: 1,
         created_at: now,
         updated_at: now,
@@ -248,8 +288,8 @@ async fn write(
     Ok((updated, message))
 }
 
-/// A ticket the team acts on: any ticket but the acting member's own (nobody answers or resolves
-/// their own request as support), locked.
+/// A ticket the team acts on, locked: not the acting member's own, nor one about their order
+/// (nobody answers or resolves their own request or complaint as support).
 async fn for_staff(
     conn: &mut AsyncPgConnection,
     staff: &Staff,
@@ -258,13 +298,25 @@ async fn for_staff(
     let ticket = support::lock(conn, id)
         .await?
         .ok_or(ApiError::NotFound("ticket"))?;
-    if ticket.user_id == staff.id {
-        return Err(ApiError::Forbidden {
-            code: "own_ticket",
-            detail: "This is your own ticket: another member of the team handles it.".into(),
-        });
+    match involvement(conn, staff.id, &ticket).await? {
+        Some(refusal) => Err(refusal),
+        None => Ok(ticket),
     }
-    Ok(ticket)
+}
+
+/// A ticket as the team reads it, internal notes included; not by a member it involves.
+pub async fn staff_thread(
+    conn: &mut AsyncPgConnection,
+    staff: &Staff,
+    id: TicketId,
+) -> Result<Thread, ApiError> {
+    let ticket = support::find(conn, id)
+        .await?
+        .ok_or(ApiError::NotFound("ticket"))?;
+    if let Some(refusal) = involvement(conn, staff.id, &ticket).await? {
+        return Err(refusal);
+    }
+    thread(conn, id, true).await
 }
 
 /// The team answers (the user is told, and the ticket waits on them) or adds an internal note
@@ -362,11 +414,12 @@ pub async fn assign(
         let ticket = for_staff(conn, staff, id).await?;
         if let Some(assignee) = to {
             let member = crate::db::users::find(conn, assignee).await?;
-            if !member.is_some_and(|u| u.is_admin && u.disabled_at.is_none()) {
+            let involved = involvement(conn, assignee, &ticket).await?.is_some();
+            if involved || !member.is_some_and(|u| u.is_admin && u.disabled_at.is_none()) {
                 return Err(ApiError::validation(
                     "assignee_id",
                     "not_support",
-                    "must be an active member of the support team",
+                    "must be an active member of the support team whom the ticket does not involve",
                 ));
             }
         }

@@ -14,7 +14,7 @@ use crate::domain::ids::{OrderId, UserId};
 fn like_pattern(q: &str) -> String {
     let mut p = String::with_capacity(q.len() + 2);
     p.push('%');
-    for c in q.to_lowercase().chars() {
+    for c in q.chars() {
         if matches!(c, '%' | '_' | '\\') {
             p.push('\\');
         }
@@ -35,11 +35,11 @@ pub async fn search(
     if let Some(q) = q.filter(|q| !q.is_empty()) {
         let p = like_pattern(q);
         query = query.filter(
-            diesel::dsl::sql::<diesel::sql_types::Bool>("(lower(email) LIKE ")
+            diesel::dsl::sql::<diesel::sql_types::Bool>("(lower(email) LIKE lower(")
                 .bind::<diesel::sql_types::Text, _>(p.clone())
-                .sql(" OR lower(display_name) LIKE ")
+                .sql(") OR lower(display_name) LIKE lower(")
                 .bind::<diesel::sql_types::Text, _>(p)
-                .sql(")"),
+                .sql("))"),
         );
     }
     if let Some(b) = before {
@@ -53,12 +53,14 @@ pub async fn search(
         .await
 }
 
-/// The account, locked until the transaction ends.
+/// The account, locked until the transaction ends. `FOR NO KEY UPDATE`: rows that reference the
+/// user (a refresh token being issued, an audit entry) take `KEY SHARE`, which this does not block,
+/// so disabling cannot deadlock with the user's own refresh.
 pub async fn lock(conn: &mut AsyncPgConnection, id: UserId) -> QueryResult<Option<UserRow>> {
     users::table
         .find(id)
         .select(UserRow::as_select())
-        .for_update()
+        .for_no_key_update()
         .first(conn)
         .await
         .optional()
@@ -118,6 +120,6 @@ pub async fn set_due(
 mod tests {
     #[test]
     fn searches_take_wildcards_literally() {
-        assert_eq!(super::like_pattern("A_b%"), "%a\\_b\\%%");
+        assert_eq!(super::like_pattern("A_b%"), "%A\\_b\\%%");
     }
 }

@@ -259,6 +259,7 @@ diesel::table! {
         assigned_to -> Nullable<Uuid>,
         resolved_at -> Nullable<Timestamptz>,
         message_count -> Int4,
+        note_count -> Int4,
         version -> Int8,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,

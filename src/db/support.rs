@@ -5,7 +5,9 @@ use diesel::dsl::now;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use super::schema::{support_messages, support_tickets};
+use diesel::pg::Pg;
+
+use super::schema::{orders, support_messages, support_tickets};
 use crate::domain::ids::{OrderId, SupportMessageId, TicketId, UserId};
 use crate::domain::support::{AuthorRole, TicketFacts, TicketStatus};
 
@@ -20,6 +22,7 @@ pub struct TicketRow {
     pub assigned_to: Option<UserId>,
     pub resolved_at: Option<DateTime<Utc>>,
     pub message_count: i32,
+    pub note_count: i32,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -31,6 +34,7 @@ impl TicketRow {
             status: self.status,
             resolved_at: self.resolved_at,
             message_count: self.message_count,
+            note_count: self.note_count,
         }
     }
 }
@@ -64,6 +68,22 @@ pub async fn find(conn: &mut AsyncPgConnection, id: TicketId) -> QueryResult<Opt
         .optional()
 }
 
+/// The user's own ticket, locked until the transaction ends (nobody else's is touched).
+pub async fn lock_own(
+    conn: &mut AsyncPgConnection,
+    id: TicketId,
+    user: UserId,
+) -> QueryResult<Option<TicketRow>> {
+    support_tickets::table
+        .find(id)
+        .filter(support_tickets::user_id.eq(user))
+        .select(TicketRow::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()
+}
+
 /// The ticket, locked until the transaction ends: messages and moves on one ticket take turns.
 pub async fn lock(conn: &mut AsyncPgConnection, id: TicketId) -> QueryResult<Option<TicketRow>> {
     support_tickets::table
@@ -75,8 +95,9 @@ pub async fn lock(conn: &mut AsyncPgConnection, id: TicketId) -> QueryResult<Opt
         .optional()
 }
 
-/// Adds a message and moves the ticket to `status`, resolved at `resolved_at` (kept by a note on a
-/// resolved ticket, cleared by a reply that reopens it). The row is locked by the caller.
+/// Adds a message and moves the ticket to `status`, resolved at `resolved_at` (cleared by a reply
+/// that reopens it). An internal note only counts itself: nothing the user sees changes. The row is
+/// locked by the caller.
 pub async fn add_message(
     conn: &mut AsyncPgConnection,
     message: &MessageRow,
@@ -87,7 +108,15 @@ pub async fn add_message(
         .values(message)
         .execute(conn)
         .await?;
-    diesel::update(support_tickets::table.find(message.ticket_id))
+    let ticket = support_tickets::table.find(message.ticket_id);
+    if message.internal {
+        return diesel::update(ticket)
+            .set(support_tickets::note_count.eq(support_tickets::note_count + 1))
+            .returning(TicketRow::as_returning())
+            .get_result(conn)
+            .await;
+    }
+    diesel::update(ticket)
         .set((
             support_tickets::message_count.eq(support_tickets::message_count + 1),
             support_tickets::status.eq(status),
@@ -119,11 +148,8 @@ pub async fn assign(
     to: Option<UserId>,
 ) -> QueryResult<TicketRow> {
     diesel::update(support_tickets::table.find(id))
-        .set((
-            support_tickets::assigned_to.eq(to),
-            support_tickets::version.eq(support_tickets::version + 1),
-            support_tickets::updated_at.eq(now),
-        ))
+        // The user never sees who handles their ticket: nothing of theirs changes.
+        .set(support_tickets::assigned_to.eq(to))
         .returning(TicketRow::as_returning())
         .get_result(conn)
         .await
@@ -154,6 +180,30 @@ pub struct Filter {
     pub statuses: Vec<TicketStatus>,
     pub assigned_to: Option<UserId>,
     pub order: Option<OrderId>,
+    /// Leave out this team member's own tickets and those about their orders.
+    pub not_involving: Option<UserId>,
+}
+
+type Condition =
+    Box<dyn BoxableExpression<support_tickets::table, Pg, SqlType = diesel::sql_types::Bool>>;
+
+/// A status as shown: a resolved ticket past the reopen window is closed, marked or not.
+fn shown_as(status: TicketStatus, cutoff: DateTime<Utc>) -> Condition {
+    use support_tickets::{resolved_at, status as stored};
+    let past = resolved_at.assume_not_null().lt(cutoff);
+    match status {
+        TicketStatus::Closed => Box::new(
+            stored
+                .eq(TicketStatus::Closed)
+                .or(stored.eq(TicketStatus::Resolved).and(past)),
+        ),
+        TicketStatus::Resolved => Box::new(
+            stored
+                .eq(TicketStatus::Resolved)
+                .and(resolved_at.assume_not_null().ge(cutoff)),
+        ),
+        other => Box::new(stored.eq(other)),
+    }
 }
 
 /// One page of tickets, newest first, after the cursor `before`.
@@ -167,8 +217,31 @@ pub async fn list(
     if let Some(user) = f.user {
         q = q.filter(support_tickets::user_id.eq(user));
     }
-    if !f.statuses.is_empty() {
-        q = q.filter(support_tickets::status.eq_any(f.statuses.clone()));
+    let cutoff = Utc::now() - crate::domain::support::reopen_window();
+    let mut shown: Option<Condition> = None;
+    for s in &f.statuses {
+        let c = shown_as(*s, cutoff);
+        shown = Some(match shown {
+            None => c,
+            Some(prev) => Box::new(prev.or(c)),
+        });
+    }
+    if let Some(shown) = shown {
+        q = q.filter(shown);
+    }
+    if let Some(staff) = f.not_involving {
+        let theirs = orders::table
+            .filter(
+                orders::client_id
+                    .eq(staff)
+                    .or(orders::creative_id.eq(staff)),
+            )
+            .select(orders::id.nullable());
+        q = q.filter(support_tickets::user_id.ne(staff)).filter(
+            support_tickets::order_id
+                .is_null()
+                .or(diesel::dsl::not(support_tickets::order_id.eq_any(theirs))),
+        );
     }
     if let Some(a) = f.assigned_to {
         q = q.filter(support_tickets::assigned_to.eq(a));

@@ -87,7 +87,10 @@ named_enum!(AuthorRole {
 pub struct TicketFacts {
     pub status: TicketStatus,
     pub resolved_at: Option<DateTime<Utc>>,
+    /// Messages the user sees.
     pub message_count: i32,
+    /// The team's internal notes.
+    pub note_count: i32,
 }
 
 /// Why a ticket refuses a message or a move (409).
@@ -115,11 +118,16 @@ impl TicketFacts {
         }
     }
 
-    fn room(&self) -> Result<(), Refusal> {
-        if self.message_count >= MAX_MESSAGES {
+    fn room(&self, internal: bool) -> Result<(), Refusal> {
+        let count = if internal {
+            self.note_count
+        } else {
+            self.message_count
+        };
+        if count >= MAX_MESSAGES {
             return Err(refuse(
                 "ticket_full",
-                format!("A ticket holds at most {MAX_MESSAGES} messages: open a new ticket."),
+                format!("A ticket holds at most {MAX_MESSAGES} messages (and as many notes): open a new ticket."),
             ));
         }
         Ok(())
@@ -139,7 +147,7 @@ pub fn after_message(
     internal: bool,
     now: DateTime<Utc>,
 ) -> Result<TicketStatus, Refusal> {
-    t.room()?;
+    t.room(internal)?;
     let status = t.effective_status(now);
     if status == TicketStatus::Closed {
         return Err(refuse(
@@ -188,6 +196,7 @@ mod tests {
             status,
             resolved_at: resolved_days_ago.map(|d| now - Duration::days(d)),
             message_count: 1,
+            note_count: 0,
         };
         (t, now)
     }

@@ -192,7 +192,9 @@ problem!(
     403,
     "admin_only",
     "Not allowed",
-    "The caller is signed in but not a member of the support team.",
+    "The caller is signed in but not a member of the support team (`admin_only`); or is, but acts \
+     on their own account (`own_account`), ticket (`own_ticket`) or an order they are a party to \
+     (`own_order`): another member of the team does.",
     "Only the support team may do this."
 );
 problem!(

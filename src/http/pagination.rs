@@ -51,18 +51,15 @@ pub fn name_list<T>(
         return Err(ApiError::validation(
             field,
             "too_many",
-            format!("at most {max} values"),
+            format!("at most {max} statuses"),
         ));
     }
+    let code = format!("unknown_{field}");
     names
         .into_iter()
         .map(|name| {
             parse(name).ok_or_else(|| {
-                ApiError::validation(
-                    field,
-                    "unknown_value",
-                    format!("`{name}` is not a known {field}"),
-                )
+                ApiError::validation(field, &code, format!("`{name}` is not a known {field}"))
             })
         })
         .collect()

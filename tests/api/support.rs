@@ -262,6 +262,9 @@ async fn nobody_sees_another_users_ticket_nor_the_teams_internal_notes() {
     .await;
     let seen = ticket(&app, &ada, &id).await;
     assert_eq!(seen["messages"].as_array().unwrap().len(), 1, "{seen}");
+    // Nothing the user sees tells of the note: not the count, not the version.
+    assert_eq!(seen["message_count"], 1);
+    assert_eq!(seen["version"], 2);
     assert!(!seen.to_string().contains("old app"));
     // A note changes nothing for the user: the ticket is still with the team.
     assert_eq!(seen["status"], "open");
@@ -499,4 +502,57 @@ async fn the_team_cannot_answer_its_own_ticket_and_users_open_a_bounded_number()
         )
         .await;
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn a_team_member_never_handles_a_ticket_about_their_own_order() {
+    let app = TestApp::spawn().await;
+    let (client, creative_admin, support) = (
+        app.register("client").await,
+        app.register_admin("creative-admin").await,
+        app.register_admin("support").await,
+    );
+    let order = app.place_order(&client, &creative_admin).await;
+    let t = open_ticket(
+        &app,
+        &client,
+        json!({"subject": "Late", "body": "Nothing delivered.", "order_id": order["id"]}),
+    )
+    .await;
+    let id = t["id"].as_str().unwrap();
+    for res in [
+        app.get(&format!("/v1/admin/tickets/{id}"), &creative_admin.token)
+            .await,
+        answer(&app, &creative_admin, id, json!({"body": "All fine."})).await,
+        app.post(
+            &format!("/v1/admin/tickets/{id}/resolve"),
+            Some(&creative_admin.token),
+            &json!({}),
+        )
+        .await,
+    ] {
+        assert_eq!(
+            problem(res, StatusCode::FORBIDDEN).await["code"],
+            "own_order"
+        );
+    }
+    let listed = json_ok(
+        app.get("/v1/admin/tickets", &creative_admin.token).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert!(listed["data"].as_array().unwrap().is_empty(), "{listed}");
+    // Nor is it assigned to them.
+    let res = app
+        .post(
+            &format!("/v1/admin/tickets/{id}/assign"),
+            Some(&support.token),
+            &json!({"assignee_id": creative_admin.id}),
+        )
+        .await;
+    assert_eq!(
+        problem(res, StatusCode::UNPROCESSABLE_ENTITY).await["errors"][0]["code"],
+        "not_support"
+    );
+    assert_eq!(staff_view(&app, &support, id).await["id"], id);
 }

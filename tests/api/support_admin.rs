@@ -373,3 +373,39 @@ async fn the_audit_log_refuses_changes_even_from_the_database_owner() {
     }
     assert_eq!(audit(&app, &support, "").await.len(), 1);
 }
+
+#[tokio::test]
+async fn an_admin_cannot_hide_a_review_of_their_own_work() {
+    let app = TestApp::spawn().await;
+    let (client, creative_admin) = (
+        app.register("client").await,
+        app.register_admin("boss").await,
+    );
+    let order = app.order_in("completed", &client, &creative_admin).await;
+    let path = format!("/v1/orders/{order}/reviews");
+    let review = json_ok(
+        app.post(&path, Some(&client.token), &json!({"rating": 1}))
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    json_ok(
+        app.post(&path, Some(&creative_admin.token), &json!({"rating": 5}))
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let id = review["id"].as_str().unwrap();
+    let res = app
+        .post(
+            &format!("/v1/admin/reviews/{id}/hide"),
+            Some(&creative_admin.token),
+            &json!({"reason": "I dislike it."}),
+        )
+        .await;
+    assert_eq!(
+        problem(res, StatusCode::FORBIDDEN).await["code"],
+        "own_order"
+    );
+    assert!(audit(&app, &creative_admin, "").await.is_empty());
+}

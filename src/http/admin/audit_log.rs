@@ -120,7 +120,7 @@ async fn list_audit_log(
             Action::parse(a).ok_or_else(|| {
                 ApiError::validation(
                     "action",
-                    "unknown_value",
+                    "unknown_action",
                     format!("`{a}` is not an audited action"),
                 )
             })

@@ -102,7 +102,8 @@ pub struct StaffTicketsQuery {
     cursor: Option<String>,
 }
 
-/// Every ticket, newest first, with filters (admins only).
+/// Every ticket, newest first, with filters (admins only). A team member's own tickets and those
+/// about orders they are a party to are left out: someone else handles them.
 #[utoipa::path(get, path = "/v1/admin/tickets", tag = "admin", operation_id = "listAllTickets",
     security(("bearer" = [])),
     params(StaffTicketsQuery),
@@ -115,7 +116,7 @@ pub struct StaffTicketsQuery {
     ))]
 async fn list_all_tickets(
     state: web::Data<AppState>,
-    _staff: StaffCaller,
+    staff: StaffCaller,
     query: web::Query<StaffTicketsQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
@@ -124,6 +125,7 @@ async fn list_all_tickets(
         statuses: status_filter(q.status.as_deref())?,
         assigned_to: q.assigned_to.map(UserId::from_uuid),
         order: q.order_id.map(OrderId::from_uuid),
+        not_involving: Some(staff.0.id),
     };
     let page = ticket_page(&state, filter, q.limit, q.cursor.as_deref()).await?;
     Ok(HttpResponse::Ok().json(Page {
@@ -132,9 +134,13 @@ async fn list_all_tickets(
     }))
 }
 
-async fn detail(state: &AppState, id: TicketId) -> Result<HttpResponse, ApiError> {
+async fn detail(
+    state: &AppState,
+    staff: &StaffCaller,
+    id: TicketId,
+) -> Result<HttpResponse, ApiError> {
     let mut conn = db::connection(&state.pool).await?;
-    let thread = app::support::thread(&mut conn, id, true).await?;
+    let thread = app::support::staff_thread(&mut conn, &staff.0, id).await?;
     let (user_id, assigned_to) = (thread.ticket.user_id, thread.ticket.assigned_to);
     Ok(HttpResponse::Ok().json(StaffTicketDetail {
         user_id: user_id.into(),
@@ -143,7 +149,8 @@ async fn detail(state: &AppState, id: TicketId) -> Result<HttpResponse, ApiError
     }))
 }
 
-/// Any ticket with all its messages, internal notes included (admins only).
+/// Any ticket with all its messages, internal notes included (admins only): 403 `own_ticket` or
+/// `own_order` for one of the member's own or about their order.
 #[utoipa::path(get, path = "/v1/admin/tickets/{id}", tag = "admin", operation_id = "getAnyTicket",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Ticket id")),
@@ -156,10 +163,10 @@ async fn detail(state: &AppState, id: TicketId) -> Result<HttpResponse, ApiError
     ))]
 async fn get_any_ticket(
     state: web::Data<AppState>,
-    _staff: StaffCaller,
+    staff: StaffCaller,
     id: web::Path<StrictUuid<TicketId>>,
 ) -> Result<HttpResponse, ApiError> {
-    detail(&state, id.into_inner().0).await
+    detail(&state, &staff, id.into_inner().0).await
 }
 
 #[derive(Deserialize, Serialize, ToSchema, Validate)]
