@@ -23,6 +23,32 @@ pub async fn run(pool: DbPool, timings: OrderTimings, files: FileSettings, stora
     }
 }
 
+/// Moves money until the task is dropped, every second: asks the provider about payments pending
+/// for a while, sends due refunds and payouts, and books what comes back.
+pub async fn move_money(pool: DbPool, provider: crate::provider::Provider, fee_bps: u32) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = move_money_once(&pool, &provider, fee_bps).await {
+            tracing::warn!(error = ?e, "moving money failed; retrying next tick");
+        }
+    }
+}
+
+/// One round of [`move_money`]; how many payments, refunds and payouts it settled.
+pub async fn move_money_once(
+    pool: &DbPool,
+    provider: &crate::provider::Provider,
+    fee_bps: u32,
+) -> anyhow::Result<usize> {
+    let mut conn = db::connection(pool).await?;
+    let mut n = crate::app::payments::settle_pending(&mut conn, provider, fee_bps).await?;
+    n += crate::app::refunds::drive(&mut conn, provider).await?;
+    n += crate::app::payouts::drive(&mut conn, provider).await?;
+    Ok(n)
+}
+
 /// Delivers notifications until the task is dropped: at once when woken, otherwise every
 /// `poll_interval`, and again straight away while there is more to do.
 pub async fn deliver_notifications(

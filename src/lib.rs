@@ -15,6 +15,7 @@ pub mod error;
 pub mod http;
 pub mod jobs;
 pub mod mail;
+pub mod provider;
 pub mod seed;
 pub mod startup;
 pub mod storage;

@@ -50,6 +50,19 @@ enum Command {
         #[command(subcommand)]
         action: AdminAction,
     },
+    /// The ledger's books.
+    Ledger {
+        #[command(subcommand)]
+        action: LedgerAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum LedgerAction {
+    /// Verify every invariant (each transaction balances, each balance is the sum of its entries,
+    /// nothing held for someone is negative, completed orders' escrow is empty); exit non-zero
+    /// listing the offending ids.
+    Check,
 }
 
 #[derive(Subcommand)]
@@ -145,6 +158,24 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Openapi => unreachable!("handled before start-up"),
         Command::Migrate => {
             tracing::info!(database = url.database(), "migrations are up to date");
+            Ok(())
+        }
+        Command::Ledger {
+            action: LedgerAction::Check,
+        } => {
+            let mut conn = bootstrap::connect(&url).await?;
+            let problems = db::ledger::check(&mut conn)
+                .await
+                .context("cannot read the ledger")?;
+            for p in &problems {
+                println!("{p}");
+            }
+            anyhow::ensure!(
+                problems.is_empty(),
+                "the ledger has {} problem(s)",
+                problems.len()
+            );
+            println!("ledger check: every invariant holds");
             Ok(())
         }
         Command::Admin { action } => {

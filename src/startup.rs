@@ -45,6 +45,11 @@ impl Workers {
                 signal.local.clone(),
             )),
             tokio::spawn(crate::wake::listen(pool.clone(), signal.local.clone())),
+            tokio::spawn(crate::jobs::move_money(
+                pool.clone(),
+                crate::provider::Provider::new(&settings.payments)?,
+                settings.orders.platform_fee_bps,
+            )),
         ]))
     }
 
@@ -145,7 +150,8 @@ fn run(
                 .map(std::num::NonZero::get)
         })
         .unwrap_or(2);
-    let state = web::Data::new(AppState::new(settings, pool, storage, signal));
+    let provider = crate::provider::Provider::new(&settings.payments)?;
+    let state = web::Data::new(AppState::new(settings, pool, storage, signal, provider));
     let server = HttpServer::new(move || {
         // Last wrapped runs first: request id, then the span, then problem+json for every error
         // response below it (CORS refusals included), then CORS.

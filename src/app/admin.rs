@@ -243,12 +243,6 @@ pub struct Resolution {
     pub expected_version: Option<i64>,
 }
 
-/// What the platform holds in escrow for an order. Payments through the platform are not live yet
-/// (the payments issue): no order's escrow holds anything, so no refund can be split from it.
-fn escrow_held(_order: &OrderRow) -> i64 {
-    0
-}
-
 /// Settles a dispute in one transaction: the move to `completed` or `cancelled` with its history,
 /// thread line and events, the money's split, and the audit entry. An admin who is a party to the
 /// order cannot (403 `own_order`): nobody resolves their own dispute.
@@ -267,7 +261,13 @@ pub async fn resolve_dispute(
         machine::check_dispute_resolution(&facts, r.outcome)
             .map_err(|e| super::moves::refusal(e, &facts, ActorRole::Admin, r.outcome, clock))?;
         if let Some(refund) = r.client_refund {
-            check_refund(&order, refund)?;
+            let held = super::escrow::held(conn, &order).await?;
+            check_refund(&order, refund, held)?;
+            // The split: the refund leaves escrow for the client, the rest goes to the creative
+            // less the fee, whichever way the order ends.
+            let by = Some(staff.id);
+            super::escrow::refund(conn, &order, refund.amount(), "dispute_resolution", by).await?;
+            super::escrow::release_all(conn, &order, timings.platform_fee_bps).await?;
         }
         let m = super::moves::Move {
             order: &order,
@@ -293,7 +293,7 @@ pub async fn resolve_dispute(
     .await
 }
 
-fn check_refund(order: &OrderRow, refund: Money) -> Result<(), ApiError> {
+fn check_refund(order: &OrderRow, refund: Money, held: i64) -> Result<(), ApiError> {
     if refund.currency().code() != order.price_currency {
         return Err(ApiError::validation(
             "client_refund.currency",
@@ -301,7 +301,6 @@ fn check_refund(order: &OrderRow, refund: Money) -> Result<(), ApiError> {
             format!("must be the order's currency, {}", order.price_currency),
         ));
     }
-    let held = escrow_held(order);
     if refund.amount() > held {
         return Err(ApiError::validation(
             "client_refund.amount",

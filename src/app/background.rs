@@ -38,7 +38,10 @@ pub async fn complete_due(
     );
     let done = conn
         .transaction::<_, diesel::result::Error, _>(async |conn| {
-            let due = orders::lock_due_completions(conn, BATCH).await?;
+            let mut due = orders::lock_due_completions(conn, BATCH).await?;
+            // Releases lock each creative's balance row: in one order everywhere, so two workers'
+            // batches cannot deadlock on two creatives.
+            due.sort_by_key(|o| o.creative_id);
             let mut done = 0;
             for order in due {
                 if machine::check(

@@ -8,6 +8,14 @@ use crate::domain::ids::UserId;
 use crate::domain::order::OrderStatus;
 use crate::error::ApiError;
 
+/// The first instant of `now`'s month, UTC: "this month" of earnings and spending.
+pub fn month_start(now: DateTime<Utc>) -> DateTime<Utc> {
+    use chrono::{Datelike, TimeZone};
+    Utc.with_ymd_and_hms(now.year(), now.month(), 1, 0, 0, 0)
+        .single()
+        .unwrap_or(now)
+}
+
 /// How far ahead "due soon" looks.
 pub const DUE_SOON: chrono::Duration = chrono::Duration::hours(48);
 
@@ -24,9 +32,11 @@ pub struct Summary {
     pub unread_notifications: i64,
     /// As a creative: the median seconds from placement to first answer, last 30 days.
     pub median_first_response: Option<i64>,
+    /// Earnings and spending per currency, from the ledger (this month since `month_start`).
+    pub money: Vec<crate::db::ledger::Figures>,
 }
 
-/// Nine queries; the six counters each a range scan of one role's index (nobody is both parties of one order, so the
+/// Ten queries (the last, earnings and spending from the ledger); the six counters each a range scan of one role's index (nobody is both parties of one order, so the
 /// two roles' counts add up).
 pub async fn summary(
     conn: &mut AsyncPgConnection,
@@ -58,5 +68,6 @@ pub async fn summary(
         unread_messages: crate::db::messages::unread_total(conn, user).await?,
         unread_notifications: crate::db::notifications::unread_count(conn, user).await?,
         median_first_response: orders::median_first_response(conn, user).await?,
+        money: crate::db::ledger::figures(conn, user, month_start(now)).await?,
     })
 }

@@ -294,6 +294,13 @@ pub async fn close(
     let row = issued_by_caller(conn, id, caller).await?;
     conn.transaction::<_, ApiError, _>(async |conn| {
         let (_, current) = lock_for(conn, &row, expected, action).await?;
+        if crate::db::payments::reserved_on_invoice(conn, current.id).await? > 0 {
+            return Err(ApiError::conflict(
+                "payment_in_progress",
+                "Payment in progress",
+                "A card payment of this invoice is being processed: wait for its outcome.",
+            ));
+        }
         let closed = invoices::close(conn, &current, closing).await?;
         outbox::insert(conn, &closed_event(&closed)).await?;
         Ok(closed)

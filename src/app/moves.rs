@@ -267,6 +267,7 @@ pub async fn write(
     let Some((row, closed)) = written else {
         return Ok(None);
     };
+    super::escrow::on_move(conn, &row, m.to, timings.platform_fee_bps).await?;
     let line = crate::domain::messages::moved(m.order.status(), m.to, m.actor_role, m.note);
     super::messages::post_system(conn, row.id, line).await?;
     for request in closed {

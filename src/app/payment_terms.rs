@@ -177,6 +177,7 @@ pub async fn accept(
             amount: price(row.amount, &row.currency),
         };
         outbox::insert(conn, &Event::PaymentTermsAccepted(event)).await?;
+        super::escrow::refresh_awaiting_payment(conn, &locked).await?;
         all[0] = row;
         Ok(all)
     })

@@ -7,10 +7,12 @@ use secrecy::SecretString;
 
 mod limits;
 mod mail;
+mod payments;
 mod storage;
 
 pub use limits::{canonical, HashingSettings, IpNet, RateLimitSettings};
 pub use mail::{MailTransport, NotificationSettings};
+pub use payments::{PaymentSettings, ProviderSettings, StripeSettings};
 pub use storage::{FileSettings, S3Settings, StorageSettings};
 
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +73,9 @@ pub struct OrderTimings {
     /// How long after completion each party may review the other; a lone review is published
     /// when it closes.
     pub review_window: Duration,
+    /// The platform's cut of what escrow releases to the creative, in basis points
+    /// (`PLATFORM_FEE_BPS`, 1000 = 10 %): a move to `completed` books it.
+    pub platform_fee_bps: u32,
 }
 
 impl JwtSettings {
@@ -122,6 +127,7 @@ impl OrderTimings {
             cancellation_request_cooldown: duration(get, "CANCELLATION_REQUEST_COOLDOWN", "24h")?,
             worker_interval: duration(get, "WORKER_INTERVAL", "30s")?,
             review_window: duration(get, "REVIEW_WINDOW", "14days")?,
+            platform_fee_bps: fee_bps(get)?,
         })
     }
 
@@ -132,6 +138,17 @@ impl OrderTimings {
             late_cancel_after: to_chrono(self.late_cancel_after),
         }
     }
+}
+
+fn fee_bps(get: Lookup<'_>) -> Result<u32, ConfigError> {
+    let bps: u32 = parse(get, "PLATFORM_FEE_BPS", 1000)?;
+    if bps > 10_000 {
+        return Err(ConfigError::Invalid {
+            var: "PLATFORM_FEE_BPS",
+            reason: format!("`{bps}` is more than 10000 (100 %)"),
+        });
+    }
+    Ok(bps)
 }
 
 /// A configured duration as chrono's; durations are capped at ten years when read, so this holds.
@@ -169,6 +186,7 @@ pub struct Settings {
     pub trusted_proxies: Vec<IpNet>,
     pub orders: OrderTimings,
     pub notifications: NotificationSettings,
+    pub payments: PaymentSettings,
 }
 
 pub(crate) type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -228,6 +246,7 @@ impl Settings {
             trusted_proxies: limits::trusted_proxies(get)?,
             orders: OrderTimings::from_lookup(get)?,
             notifications: NotificationSettings::from_lookup(get, environment)?,
+            payments: PaymentSettings::from_lookup(get, environment)?,
         })
     }
 }

@@ -158,6 +158,119 @@ diesel::table! {
         first_response_at -> Nullable<Timestamptz>,
         first_delivered_at -> Nullable<Timestamptz>,
         first_delivery_on_time -> Nullable<Bool>,
+        awaiting_payment -> Bool,
+    }
+}
+
+diesel::table! {
+    ledger_accounts (id) {
+        id -> Uuid,
+        kind -> Text,
+        owner_id -> Nullable<Uuid>,
+        currency -> Text,
+        balance -> Int8,
+    }
+}
+
+diesel::table! {
+    ledger_transactions (id) {
+        id -> Uuid,
+        kind -> Text,
+        order_id -> Nullable<Uuid>,
+        payment_id -> Nullable<Uuid>,
+        refund_id -> Nullable<Uuid>,
+        payout_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    ledger_entries (id) {
+        id -> Int8,
+        transaction_id -> Uuid,
+        account_id -> Uuid,
+        amount -> Int8,
+        currency -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    payments (id) {
+        id -> Uuid,
+        invoice_id -> Uuid,
+        order_id -> Uuid,
+        client_id -> Uuid,
+        creative_id -> Uuid,
+        amount -> Int8,
+        currency -> Text,
+        status -> Text,
+        provider -> Text,
+        provider_payment_id -> Nullable<Text>,
+        failure_code -> Nullable<Text>,
+        next_action -> Nullable<Jsonb>,
+        amount_refunded -> Int8,
+        idempotency_key -> Text,
+        version -> Int8,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        succeeded_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    refunds (id) {
+        id -> Uuid,
+        payment_id -> Uuid,
+        order_id -> Uuid,
+        amount -> Int8,
+        currency -> Text,
+        status -> Text,
+        reason -> Text,
+        requested_by -> Nullable<Uuid>,
+        provider_refund_id -> Nullable<Text>,
+        failure_code -> Nullable<Text>,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    payout_destinations (user_id) {
+        user_id -> Uuid,
+        iban -> Text,
+        account_holder -> Text,
+        version -> Int8,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    payouts (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        amount -> Int8,
+        currency -> Text,
+        status -> Text,
+        iban_last4 -> Text,
+        failure_code -> Nullable<Text>,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        idempotency_key -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    provider_events (id) {
+        id -> Text,
+        provider -> Text,
+        event_type -> Text,
+        received_at -> Timestamptz,
     }
 }
 
@@ -427,6 +540,9 @@ diesel::joinable!(invoices -> orders (order_id));
 diesel::joinable!(reviews -> orders (order_id));
 diesel::joinable!(billing_profiles -> users (user_id));
 diesel::joinable!(support_messages -> support_tickets (ticket_id));
+diesel::joinable!(ledger_entries -> ledger_accounts (account_id));
+diesel::joinable!(ledger_entries -> ledger_transactions (transaction_id));
+diesel::joinable!(refunds -> payments (payment_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -456,4 +572,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     support_tickets,
     support_messages,
     audit_log,
+    ledger_accounts,
+    ledger_transactions,
+    ledger_entries,
+    payments,
+    refunds,
+    payout_destinations,
+    payouts,
+    provider_events,
 );

@@ -13,11 +13,12 @@ use crate::domain::billing::invoice::InvoiceStatus;
 use crate::domain::billing::terms::{PaymentMethod, Schedule};
 use crate::domain::ids::{
     AttachmentId, AuditEntryId, DeliveryId, InvoiceId, MessageId, NotificationId, OrderId,
-    PaymentTermsId, ServiceId, SupportMessageId, TicketId, UserId,
+    PaymentId, PaymentTermsId, PayoutId, RefundId, ServiceId, SupportMessageId, TicketId, UserId,
 };
 use crate::domain::messages::MessageKind;
 use crate::domain::notify::Channel;
 use crate::domain::order::{ActorRole, CancellationStatus, OrderStatus};
+use crate::domain::payments::{PaymentStatus, TransferStatus};
 use crate::domain::support::{AuthorRole, TicketStatus};
 
 macro_rules! text_enum {
@@ -51,6 +52,8 @@ text_enum!(Schedule);
 text_enum!(TicketStatus);
 text_enum!(AuthorRole);
 text_enum!(Action);
+text_enum!(PaymentStatus);
+text_enum!(TransferStatus);
 
 macro_rules! uuid_id {
     ($ty:ident) => {
@@ -80,3 +83,6 @@ uuid_id!(PaymentTermsId);
 uuid_id!(TicketId);
 uuid_id!(SupportMessageId);
 uuid_id!(AuditEntryId);
+uuid_id!(PaymentId);
+uuid_id!(RefundId);
+uuid_id!(PayoutId);

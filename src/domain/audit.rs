@@ -42,6 +42,8 @@ pub enum Action {
     ReviewHidden,
     #[serde(rename = "delivery.retried")]
     DeliveryRetried,
+    #[serde(rename = "payment.refunded")]
+    PaymentRefunded,
 }
 
 named_enum!(Action {
@@ -57,6 +59,7 @@ named_enum!(Action {
     OrderMoved => "order.moved",
     ReviewHidden => "review.hidden",
     DeliveryRetried => "delivery.retried",
+    PaymentRefunded => "payment.refunded",
 });
 
 impl Action {

@@ -85,3 +85,6 @@ typed_id!(PaymentTermsId);
 typed_id!(TicketId);
 typed_id!(SupportMessageId);
 typed_id!(AuditEntryId);
+typed_id!(PaymentId);
+typed_id!(RefundId);
+typed_id!(PayoutId);

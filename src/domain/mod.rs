@@ -31,6 +31,7 @@ pub mod messages;
 pub mod money;
 pub mod notify;
 pub mod order;
+pub mod payments;
 pub mod reviews;
 pub mod support;
 pub mod text;

@@ -56,7 +56,10 @@ impl StatusCounts {
     "as_client": {"new": 1, "in_progress": 2, "delivered": 0, "completed": 5, "declined": 0, "cancelled": 1, "disputed": 0},
     "as_creative": {"new": 3, "in_progress": 1, "delivered": 1, "completed": 12, "declined": 2, "cancelled": 0, "disputed": 0},
     "late": 1, "due_within_48h": 2, "unread_messages": 3, "unread_notifications": 4,
-    "median_first_response_seconds": 5400}))]
+    "median_first_response_seconds": 5400,
+    "money": {"earnings": [{"pending": {"amount": 15000, "currency": "EUR"},
+        "available": {"amount": 13500, "currency": "EUR"}, "paid_out_this_month": {"amount": 0, "currency": "EUR"}}],
+        "spending": []}}))]
 pub struct Dashboard {
     /// Orders the caller placed, by status.
     pub as_client: StatusCounts,
@@ -74,6 +77,9 @@ pub struct Dashboard {
     /// answer (a message, a confirmation or a decline), over orders placed in the last 30 days that
     /// have one; `null` when there is none.
     pub median_first_response_seconds: Option<i64>,
+    /// As a creative, per currency: in escrow on your open orders, available to pay out, paid out
+    /// this month; as a client: in escrow and paid this month. From the ledger.
+    pub money: crate::http::payments::dto::BalanceResponse,
 }
 
 /// The caller's counters.
@@ -97,5 +103,6 @@ async fn get_dashboard(
         unread_messages: summary.unread_messages,
         unread_notifications: summary.unread_notifications,
         median_first_response_seconds: summary.median_first_response,
+        money: summary.money.into(),
     }))
 }

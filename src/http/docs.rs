@@ -31,7 +31,8 @@ with a stable `code`; writes take `If-Match: \"<version>\"` and responses carry 
             events::EmailVerificationRequested, events::PaymentTermsProposed,
             events::PaymentTermsAccepted, events::InvoiceSent, events::InvoiceClosed,
             events::InvoicePaid, events::ReviewPublished, events::SupportTicketReplied,
-            events::SupportTicketResolved, events::OrderDueDateExtended
+            events::SupportTicketResolved, events::OrderDueDateExtended, events::PaymentSucceeded,
+            events::PaymentFailed, events::RefundSucceeded, events::PayoutPaid
         ),
         responses(
             BadRequest, Unauthorized, Forbidden, AdminOnly, EmailUnverified, NotFound, Conflict, PreconditionFailed,
@@ -50,6 +51,7 @@ with a stable `code`; writes take `If-Match: \"<version>\"` and responses carry 
         (name = "deliveries", description = "Work handed over on an order"),
         (name = "dashboard", description = "Per-user counters"),
         (name = "billing", description = "Payment terms, invoices and billing details"),
+        (name = "payments", description = "Paying invoices through the platform, escrow, refunds, balances and payouts"),
         (name = "reviews", description = "Reviews after completion, and public profiles"),
         (name = "notifications", description = "The in-app inbox and notification preferences"),
         (name = "support", description = "Support tickets: users reach the support team"),
@@ -99,6 +101,7 @@ pub fn openapi() -> serde_json::Value {
         super::dashboard::Api::openapi(),
         super::notifications::Api::openapi(),
         super::support::Api::openapi(),
+        super::payments::Api::openapi(),
         super::admin::dead_letters::Api::openapi(),
         super::admin::tickets::Api::openapi(),
         super::admin::users::Api::openapi(),

@@ -81,6 +81,38 @@ pub async fn begin(
     }
 }
 
+/// A `POST` that creates something, under its `Idempotency-Key` (if sent): a replay answers as the
+/// first time; otherwise `work` runs and its 201 answer is recorded for the retries.
+pub async fn created<T: Serialize + Send + Sync>(
+    conn: &mut AsyncPgConnection,
+    caller: &AuthUser,
+    key: &IdempotencyKey,
+    route: &str,
+    body: &impl Serialize,
+    work: impl AsyncFnOnce(&mut AsyncPgConnection) -> Result<T, ApiError>,
+) -> Result<HttpResponse, ApiError> {
+    use diesel_async::AsyncConnection;
+    let claim = match begin(conn, caller, key, route, body).await? {
+        Begin::Replay(response) => return Ok(response),
+        Begin::Proceed(claim) => claim,
+    };
+    let result = async {
+        let response = work(conn).await?;
+        if let Some(claim) = &claim {
+            conn.transaction::<_, ApiError, _>(async |conn| {
+                complete(conn, claim, StatusCode::CREATED, &[], &response).await
+            })
+            .await?;
+        }
+        Ok(HttpResponse::Created().json(response))
+    }
+    .await;
+    if let Some(claim) = &claim {
+        settle(conn, claim, &result).await;
+    }
+    result
+}
+
 /// Records the answer to replay; call it in the transaction that did the work.
 pub async fn complete(
     conn: &mut AsyncPgConnection,

@@ -20,6 +20,7 @@ pub mod money;
 pub mod notifications;
 pub mod orders;
 pub mod pagination;
+pub mod payments;
 pub mod rate_limit;
 pub mod request_id;
 pub mod reviews;
@@ -61,6 +62,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(dashboard::routes)
                 .configure(notifications::routes)
                 .configure(support::routes)
+                .configure(payments::routes)
                 .configure(admin::routes),
         )
         .service(web::resource("/swagger-ui").route(web::get().to(|| async {

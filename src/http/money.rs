@@ -33,3 +33,24 @@ impl MoneyDto {
         crate::app::orders::price_field(field, self.amount, &self.currency, errors)
     }
 }
+
+/// An amount the server reports that may be zero (a balance, what is refunded so far): the same
+/// shape as [`MoneyDto`].
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"amount": 0, "currency": "EUR"}))]
+pub struct AmountDto {
+    /// Integer minor units, zero or more.
+    #[schema(minimum = 0)]
+    pub amount: i64,
+    /// ISO 4217 code, upper case.
+    pub currency: String,
+}
+
+impl AmountDto {
+    pub fn from_parts(amount: i64, currency: &str) -> Self {
+        AmountDto {
+            amount,
+            currency: currency.to_string(),
+        }
+    }
+}

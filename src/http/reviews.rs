@@ -122,6 +122,7 @@ pub struct CreateReviewRequest {
     rating: i64,
     #[schema(schema_with = schemas::review_comment_or_null)]
     comment: Option<String>,
+    #[serde(default, deserialize_with = "crate::http::extract::optional_object")]
     sub_ratings: Option<SubRatings>,
 }
 

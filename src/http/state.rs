@@ -23,6 +23,8 @@ pub struct AppState {
     pub renders: tokio::sync::Semaphore,
     /// Wakes the notification workers after a write.
     pub signal: crate::wake::Signal,
+    /// Charges cards and refunds them (`PAYMENT_PROVIDER`).
+    pub provider: crate::provider::Provider,
 }
 
 impl AppState {
@@ -31,9 +33,11 @@ impl AppState {
         pool: DbPool,
         storage: crate::storage::Storage,
         signal: crate::wake::Signal,
+        provider: crate::provider::Provider,
     ) -> Self {
         AppState {
             signal,
+            provider,
             keys: Keys::new(&settings.jwt),
             login_limiter: AttemptLimiter::new(&settings.rate_limits),
             reset_limiter: AttemptLimiter::new(&settings.rate_limits),

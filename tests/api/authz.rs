@@ -184,6 +184,22 @@ const MATRIX: &[Row] = &[
     ("extendDueDate", [401, 401, 401, 403, 403, 403, 200]),
     ("resolveDispute", [401, 401, 401, 403, 403, 403, 200]),
     ("listAuditLog", [401, 401, 401, 403, 403, 403, 200]),
+    // Payments: the invoice's client pays and confirms; the creative paid (or support) refunds;
+    // the parties and admins read. Balances, payout destinations and payouts are everyone's own;
+    // a payout needs available money and a destination (422 otherwise).
+    ("payInvoice", [401, 401, 401, 404, 403, 201, 403]),
+    ("confirmPayment", [401, 401, 401, 404, 403, 200, 403]),
+    ("getPayment", [401, 401, 401, 404, 200, 200, 200]),
+    ("listPayments", [401, 401, 401, 200, 200, 200, 200]),
+    ("refundPayment", [401, 401, 401, 404, 403, 201, 201]),
+    ("getBalance", [401, 401, 401, 200, 200, 200, 200]),
+    ("getPayoutDestination", [401, 401, 401, 200, 200, 200, 200]),
+    ("putPayoutDestination", [401, 401, 401, 200, 200, 200, 200]),
+    ("createPayout", [401, 401, 401, 422, 422, 201, 422]),
+    ("listPayouts", [401, 401, 401, 200, 200, 200, 200]),
+    // Stripe's webhook is authenticated by its signature, not a token, and exists only with
+    // PAYMENT_PROVIDER=stripe (tests/api/stripe.rs); here, under the sandbox, it is 404 to all.
+    ("stripeWebhook", [404, 404, 404, 404, 404, 404, 404]),
 ];
 
 /// The people of one scenario: the order's client and creative, someone unrelated, and an admin.
@@ -400,6 +416,15 @@ async fn arrange(app: &TestApp, w: &World, op: &str, n: usize) -> Call {
         | "resendVerificationEmail"
         | "listDeadLetters"
         | "retryDeadLetter" => arrange_notifications(app, w, op, n).await,
+        op if crate::authz_money::OPERATIONS.contains(&op) => {
+            let parties = Parties {
+                client: &w.client,
+                creative: &w.creative,
+                outsider: &w.outsider,
+                admin: &w.admin,
+            };
+            crate::authz_money::arrange(app, &parties, op).await
+        }
         op if crate::authz_more::OPERATIONS.contains(&op) => {
             crate::authz_more::arrange(
                 app,

@@ -112,3 +112,46 @@ async fn seeded_demo_data_is_usable_through_the_api() {
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("already seeded"));
 }
+
+#[tokio::test]
+async fn ledger_check_passes_on_real_money_moves_and_names_what_is_off() {
+    let app = TestApp::spawn().await;
+    let d = crate::payments::deal(&app, "in_progress", 10_000).await;
+    crate::payments::pay_with(&app, &d, "pm_card_visa").await;
+    let out = createspace(&app, &["ledger", "check"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    // An account whose balance no longer matches its entries (as a faulty hand edit would leave it).
+    app.sql("UPDATE ledger_accounts SET balance = balance + 1 WHERE kind = 'escrow'")
+        .await;
+    let out = createspace(&app, &["ledger", "check"]);
+    assert!(!out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("(escrow) has balance 10001 but its entries sum to 10000"),
+        "{stdout}"
+    );
+
+    // The database itself refuses a transaction that does not balance, and any change to history.
+    use diesel_async::RunQueryDsl;
+    let mut conn = app.conn().await;
+    let unbalanced = diesel::sql_query(
+        "WITH t AS (INSERT INTO ledger_transactions (id, kind) VALUES (gen_random_uuid(), 'forged') RETURNING id) \
+         INSERT INTO ledger_entries (transaction_id, account_id, amount, currency) \
+         SELECT t.id, a.id, 500, 'EUR' FROM t, ledger_accounts a WHERE a.kind = 'escrow'",
+    )
+    .execute(&mut conn)
+    .await;
+    assert!(unbalanced
+        .unwrap_err()
+        .to_string()
+        .contains("does not balance"));
+    let rewrite = diesel::sql_query("UPDATE ledger_entries SET amount = amount * 2")
+        .execute(&mut conn)
+        .await;
+    assert!(rewrite.unwrap_err().to_string().contains("append-only"));
+}

@@ -40,7 +40,14 @@ with open(log_path, "rb") as f:
 print(f"{'operation':<32} {'requests':>9} {'2xx':>7}")
 for op_id in sorted(operations.values()):
     print(f"{op_id:<32} {total[op_id]:>9} {ok[op_id]:>7}")
-missing = sorted(op for op in operations.values() if ok[op] == 0)
+# Operations that exist only under another configuration than the fuzz's (the sandbox provider):
+# their own tests cover them.
+OTHER_CONFIGURATION = {
+    "stripeWebhook": "PAYMENT_PROVIDER=stripe (tests/api/stripe.rs, against a local Stripe)",
+}
+missing = sorted(op for op in operations.values() if ok[op] == 0 and op not in OTHER_CONFIGURATION)
+for op, why in OTHER_CONFIGURATION.items():
+    print(f"{op}: 404 here by design; covered under {why}")
 print(f"{len(operations)} operations, {sum(total.values())} requests, "
       f"{sum(ok.values())} answered 2xx, {throttled} throttled")
 if missing:

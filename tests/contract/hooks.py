@@ -4,6 +4,8 @@ reach their business logic instead of answering 404 to random ids. Only values t
 test case stays negative."""
 
 import json
+import re
+from datetime import datetime
 import os
 import uuid
 
@@ -59,6 +61,17 @@ def _is_uuid(value):
         return False
 
 
+def _is_instant(value):
+    """An RFC 3339 instant as the document allows it."""
+    if not isinstance(value, str):
+        return False
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return True
+    except ValueError:
+        return False
+
+
 def _seeded_path(op_id, params):
     ids = SEED["path_ids"].get(op_id)
     if not ids or not isinstance(params, dict) or not _is_uuid(params.get("id")):
@@ -81,9 +94,21 @@ def _seeded_bodies(op_id, body):
         if all(_is_uuid(i) for i in body["attachment_ids"]) and body["attachment_ids"]:
             return [dict(body, attachment_ids=v) for v in SEED["body"]["attachment_ids"]]
         return None
+    # Only a field that is already well-formed is swapped: a negative case must stay negative.
+    if op_id == "payInvoice" and isinstance(body.get("payment_method"), str):
+        return [dict(body, payment_method=v) for v in SEED["body"]["payment_method"]]
+    amount = body.get("amount")
+    well_formed = (isinstance(amount, dict) and set(amount) == {"amount", "currency"}
+                   and type(amount["amount"]) is int and isinstance(amount["currency"], str))
+    if op_id in ("createPayout", "refundPayment") and well_formed:
+        return [dict(body, amount={"amount": 100, "currency": "EUR"})]
+    iban = body.get("iban")
+    if (op_id == "putPayoutDestination" and isinstance(iban, str) and 15 <= len(iban) <= 42
+            and re.fullmatch(r"[A-Za-z]{2}[0-9]{2}[A-Za-z0-9 ]+", iban)):
+        return [dict(body, iban="GB82 WEST 1234 5698 7654 32")]
     if op_id == "assignTicket" and _is_uuid(body.get("assignee_id")):
         return [dict(body, assignee_id=v) for v in SEED["body"]["assignee_id"]]
-    if op_id == "extendDueDate" and "due_at" in body:
+    if op_id == "extendDueDate" and _is_instant(body.get("due_at")):
         return [dict(body, due_at=v) for v in SEED["body"]["later_due_at"]]
     if op_id == "createInvoice" and _is_uuid(body.get("order_id")):
         return [dict(body, order_id=v) for v in SEED["body"]["invoice_order_id"]]
@@ -189,8 +214,17 @@ BUSINESS_REFUSALS = {
     "replyToTicket": {422: {"unknown_attachment"}},
     "answerTicket": {422: {"unknown_attachment", "not_allowed"}},
     "assignTicket": {422: {"not_support"}},
-    "extendDueDate": {422: {"not_later", "too_far"}},
-    "resolveDispute": {422: {"exceeds_escrow", "currency_mismatch", "too_large"}},
+    "extendDueDate": {422: {"not_later", "too_far"}, 412: {"precondition_failed"}},
+    "resolveDispute": {422: {"exceeds_escrow", "currency_mismatch", "too_large"}, 412: {"precondition_failed"}},
+    "listPayments": {400: {"invalid_cursor"}},
+    "listPayouts": {400: {"invalid_cursor"}},
+    "payInvoice": {422: {"amount_exceeds_due", "partial_not_allowed", "nothing_due", "currency_mismatch",
+                         "unknown_currency", "key_reused", "invalid_payment_method"}},
+    "refundPayment": {422: {"exceeds_refundable", "exceeds_escrow", "currency_mismatch", "unknown_currency",
+                            "key_reused"}},
+    "createPayout": {422: {"insufficient_balance", "payout_destination_required", "unknown_currency",
+                           "key_reused"}},
+    "putPayoutDestination": {412: {"precondition_failed"}, 422: {"invalid_iban"}},
 }
 
 

@@ -174,12 +174,18 @@ def seed_reviews(fuzz, creative, client):
     for order in reviewed:
         about_fuzz.append(call("POST", f"/v1/orders/{order}/reviews", client["token"], {"rating": 4})["id"])
         call("POST", f"/v1/orders/{order}/reviews", fuzz["token"], {"rating": 5})
+    # Support hides reviews of orders it is no party to.
+    others = []
+    for _ in range(3):
+        order = completed_order(client, creative)
+        others.append(call("POST", f"/v1/orders/{order}/reviews", client["token"], {"rating": 2})["id"])
+        call("POST", f"/v1/orders/{order}/reviews", creative["token"], {"rating": 4})
     users = [fuzz["id"], creative["id"], client["id"]]
     return {
         "createReview": to_review,
         "listOrderReviews": to_review + reviewed,
         "replyToReview": about_fuzz[:2],
-        "hideReview": about_fuzz[2:],
+        "hideReview": others,
         "getUserProfile": users,
         "listUserReviews": users,
         "reorderOrder": to_reorder,
@@ -225,6 +231,57 @@ def seed_support(fuzz, creative, client):
             "resolveDispute": disputed,
         },
         "body": {"assignee_id": [fuzz["id"]], "later_due_at": [later]},
+    }
+
+
+def seed_payments(fuzz, creative, client):
+    """Invoices for the fuzzer (a client) to pay, payments to confirm, payments to it (a creative)
+    to refund, and money of its own to pay out."""
+    profile = {"legal_name": "Creative Studio", "address_lines": ["2 High Street"], "country": "GB"}
+    call("PUT", "/v1/me/billing-profile", creative["token"], profile)
+    line = [{"description": "Seeded work", "quantity": 1, "unit_amount": 10000}]
+
+    def invoice(issuer, client_user):
+        order = custom_order(client_user, issuer)
+        move(issuer, order, "in_progress")
+        inv = call("POST", "/v1/invoices", issuer["token"], {"order_id": order, "line_items": line})["id"]
+        call("POST", f"/v1/invoices/{inv}/send", issuer["token"])
+        return order, inv
+
+    def pay(payer, inv, method):
+        key = f"seed-{inv}-{method}"
+        body = json.dumps({"payment_method": method}).encode()
+        req = urllib.request.Request(BASE + f"/v1/invoices/{inv}/payments", data=body, method="POST")
+        req.add_header("Content-Type", "application/json")
+        req.add_header("Authorization", f"Bearer {payer['token']}")
+        req.add_header("Idempotency-Key", key)
+        with OPENER.open(req, timeout=30) as res:
+            return json.loads(res.read())["id"]
+
+    to_pay = [invoice(creative, fuzz)[1] for _ in range(6)]
+    to_confirm = [pay(fuzz, invoice(creative, fuzz)[1], "pm_card_authenticationRequired") for _ in range(3)]
+    received = []
+    for _ in range(4):
+        _, inv = invoice(fuzz, client)
+        received.append(pay(client, inv, "pm_card_visa"))
+    for _ in range(3):
+        order, inv = invoice(fuzz, client)
+        pay(client, inv, "pm_card_visa")
+        move(fuzz, order, "delivered")
+        move(client, order, "completed")
+    req = urllib.request.Request(BASE + "/v1/me/payout-destination", method="PUT",
+                                 data=json.dumps({"iban": "DE89370400440532013000", "account_holder": "Fuzz"}).encode())
+    req.add_header("Content-Type", "application/json")
+    req.add_header("Authorization", f"Bearer {fuzz['token']}")
+    OPENER.open(req, timeout=30).read()
+    return {
+        "path_ids": {
+            "payInvoice": to_pay,
+            "confirmPayment": to_confirm,
+            "getPayment": to_confirm + received,
+            "refundPayment": received,
+        },
+        "body": {"payment_method": ["pm_card_visa", "pm_card_processing", "pm_card_chargeDeclined"]},
     }
 
 
@@ -284,6 +341,7 @@ def main():
     billing = seed_billing(fuzz, creative, client, to_confirm, to_deliver, editable)
     reviews = seed_reviews(fuzz, creative, client)
     support = seed_support(fuzz, creative, client)
+    money = seed_payments(fuzz, creative, client)
 
     refresh_tokens = [refresher["refresh"]]
     for _ in range(5):
@@ -316,6 +374,7 @@ def main():
             **billing["path_ids"],
             **reviews,
             **support["path_ids"],
+            **money["path_ids"],
         },
         "body": {
             "service_id": [other_service],
@@ -327,6 +386,7 @@ def main():
             "attachment_ids": [[f] for f in files[1:]],
             "invoice_order_id": billing["invoice_orders"],
             **support["body"],
+            **money["body"],
         },
     }
     assert reset_tokens and verify_tokens, "no token was mailed"

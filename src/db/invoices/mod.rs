@@ -265,6 +265,28 @@ pub async fn mark_sent(
         .await
 }
 
+/// Records money paid through the platform on a locked open invoice: the new amount paid and
+/// status (`paid` once it reaches the total).
+pub async fn record_payment(
+    conn: &mut AsyncPgConnection,
+    id: InvoiceId,
+    amount_paid: i64,
+    status: InvoiceStatus,
+) -> QueryResult<InvoiceRow> {
+    let paid_at = (status == InvoiceStatus::Paid).then(Utc::now);
+    diesel::update(invoices::table.find(id))
+        .set((
+            invoices::amount_paid.eq(amount_paid),
+            invoices::status.eq(status),
+            invoices::paid_at.eq(paid_at),
+            invoices::version.eq(invoices::version + 1),
+            invoices::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(InvoiceRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
 /// The new state of a locked, sent invoice after the creative's action.
 pub enum Closing<'a> {
     Void,

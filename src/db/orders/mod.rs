@@ -52,6 +52,8 @@ pub struct OrderRow {
     pub first_delivered_at: Option<DateTime<Utc>>,
     /// Whether the first delivery came by the due date in force at that moment.
     pub first_delivery_on_time: Option<bool>,
+    /// Upfront terms were accepted on the new order and escrow does not hold their amount yet.
+    pub awaiting_payment: bool,
 }
 
 impl OrderRow {
@@ -66,6 +68,7 @@ impl OrderRow {
             revisions_used: self.revisions_used,
             revisions_included: self.revisions_included,
             due_at: self.due_at,
+            awaiting_payment: self.awaiting_payment,
         }
     }
 }
@@ -153,6 +156,19 @@ pub async fn lock(conn: &mut AsyncPgConnection, id: OrderId) -> QueryResult<Opti
         .first(conn)
         .await
         .optional()
+}
+
+/// Whether the order waits on an upfront payment before its creative may start.
+pub async fn set_awaiting_payment(
+    conn: &mut AsyncPgConnection,
+    id: OrderId,
+    awaiting: bool,
+) -> QueryResult<()> {
+    diesel::update(orders::table.filter(orders::id.eq(id)))
+        .set(orders::awaiting_payment.eq(awaiting))
+        .execute(conn)
+        .await
+        .map(|_| ())
 }
 
 /// Records the creative's first answer to the order (their profile's response time), once.

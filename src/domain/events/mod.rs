@@ -11,10 +11,12 @@ use super::ids::{MessageId, OrderId, UserId};
 use super::order::{ActorRole, OrderStatus};
 
 mod billing;
+mod payments;
 mod reviews;
 mod support;
 
 pub use billing::*;
+pub use payments::*;
 pub use reviews::*;
 pub use support::*;
 
@@ -168,6 +170,10 @@ pub enum Event {
     SupportTicketReplied(SupportTicketReplied),
     SupportTicketResolved(SupportTicketResolved),
     OrderDueDateExtended(OrderDueDateExtended),
+    PaymentSucceeded(PaymentSucceeded),
+    PaymentFailed(PaymentFailed),
+    RefundSucceeded(RefundSucceeded),
+    PayoutPaid(PayoutPaid),
 }
 
 /// The resource an event is about, for routing and ordering.
@@ -195,7 +201,7 @@ impl Aggregate {
 
 impl Event {
     /// Every event name, in the order of [`Event`]'s variants.
-    pub const NAMES: [&'static str; 18] = [
+    pub const NAMES: [&'static str; 22] = [
         "order.placed",
         "order.updated",
         "order.status_changed",
@@ -214,6 +220,10 @@ impl Event {
         "support_ticket.replied",
         "support_ticket.resolved",
         "order.due_date_extended",
+        "payment.succeeded",
+        "payment.failed",
+        "refund.succeeded",
+        "payout.paid",
     ];
 
     /// The events carrying a secret (a `token`), removed once the mail carrying it is sent.
@@ -247,6 +257,10 @@ impl Event {
             "support_ticket.replied" => Event::SupportTicketReplied(de(payload)?),
             "support_ticket.resolved" => Event::SupportTicketResolved(de(payload)?),
             "order.due_date_extended" => Event::OrderDueDateExtended(de(payload)?),
+            "payment.succeeded" => Event::PaymentSucceeded(de(payload)?),
+            "payment.failed" => Event::PaymentFailed(de(payload)?),
+            "refund.succeeded" => Event::RefundSucceeded(de(payload)?),
+            "payout.paid" => Event::PayoutPaid(de(payload)?),
             _ => return None,
         })
     }
@@ -272,6 +286,10 @@ impl Event {
             Event::SupportTicketReplied(_) => 15,
             Event::SupportTicketResolved(_) => 16,
             Event::OrderDueDateExtended(_) => 17,
+            Event::PaymentSucceeded(_) => 18,
+            Event::PaymentFailed(_) => 19,
+            Event::RefundSucceeded(_) => 20,
+            Event::PayoutPaid(_) => 21,
         }]
     }
 
@@ -296,6 +314,10 @@ impl Event {
             Event::SupportTicketReplied(e) => Aggregate::User(e.user_id),
             Event::SupportTicketResolved(e) => Aggregate::User(e.user_id),
             Event::OrderDueDateExtended(e) => Aggregate::Order(e.order_id),
+            Event::PaymentSucceeded(e) => Aggregate::Order(e.order_id),
+            Event::PaymentFailed(e) => Aggregate::Order(e.order_id),
+            Event::RefundSucceeded(e) => Aggregate::Order(e.order_id),
+            Event::PayoutPaid(e) => Aggregate::User(e.user_id),
         }
     }
 
@@ -323,6 +345,10 @@ impl Event {
             Event::SupportTicketReplied(e) => vec![e.user_id],
             Event::SupportTicketResolved(e) => vec![e.user_id],
             Event::OrderDueDateExtended(e) => vec![e.client_id, e.creative_id],
+            Event::PaymentSucceeded(e) => vec![e.creative_id, e.client_id],
+            Event::PaymentFailed(e) => vec![e.client_id],
+            Event::RefundSucceeded(e) => vec![e.client_id],
+            Event::PayoutPaid(e) => vec![e.user_id],
         }
     }
 
@@ -348,6 +374,10 @@ impl Event {
             Event::SupportTicketReplied(e) => serde_json::to_value(e),
             Event::SupportTicketResolved(e) => serde_json::to_value(e),
             Event::OrderDueDateExtended(e) => serde_json::to_value(e),
+            Event::PaymentSucceeded(e) => serde_json::to_value(e),
+            Event::PaymentFailed(e) => serde_json::to_value(e),
+            Event::RefundSucceeded(e) => serde_json::to_value(e),
+            Event::PayoutPaid(e) => serde_json::to_value(e),
         };
         // Plain structs of strings, numbers and ids always serialise.
         value.unwrap_or_default()
@@ -368,7 +398,7 @@ mod tests {
             let (resource, verb) = name.split_once('.').unwrap();
             // `status_changed`, and `marked_uncollectible` as Stripe names it: a past participle
             // among the verb's words.
-            let irregular = ["sent", "paid"];
+            let irregular = ["sent", "paid", "succeeded"];
             let past = verb
                 .split('_')
                 .any(|w| w.ends_with("ed") || irregular.contains(&w));

@@ -328,6 +328,44 @@ pub fn for_event(event: &Event, ctx: &Context<'_>) -> Content {
                 order_action(e.order_id),
             )
         }
+        Event::PaymentSucceeded(e) => (
+            format!("Payment received for {}", ctx.title()),
+            format!(
+                "A payment of {} went through. It is held in escrow until the work is accepted.",
+                format_money(e.amount.amount, &e.amount.currency)
+            ),
+            ctx.order_details(),
+            order_action(e.order_id),
+        ),
+        Event::PaymentFailed(e) => (
+            format!("Your payment for {} did not go through", ctx.title()),
+            format!(
+                "The payment of {} failed ({}). Try again with another card.",
+                format_money(e.amount.amount, &e.amount.currency),
+                e.failure_code.replace('_', " ")
+            ),
+            ctx.order_details(),
+            ("View the invoice", format!("{base}/invoices/{}", e.invoice_id)),
+        ),
+        Event::RefundSucceeded(e) => (
+            format!("Refund for {}", ctx.title()),
+            format!(
+                "{} is on its way back to your card.",
+                format_money(e.amount.amount, &e.amount.currency)
+            ),
+            ctx.order_details(),
+            order_action(e.order_id),
+        ),
+        Event::PayoutPaid(e) => (
+            "Your payout is on its way".into(),
+            format!(
+                "{} was sent to your account ending {}.",
+                format_money(e.amount.amount, &e.amount.currency),
+                e.iban_last4
+            ),
+            Vec::new(),
+            ("View your balance", format!("{base}/balance")),
+        ),
         Event::MessagePosted(e) => return messages(std::slice::from_ref(e), ctx),
         Event::PasswordResetRequested(e) => (
             "Reset your CreateSpace password".into(),

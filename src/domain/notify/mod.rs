@@ -67,7 +67,7 @@ const fn rule(event_type: &'static str, email: bool, in_app: bool, locked: bool)
 
 /// Every event type a person is notified of, with its defaults. `order.updated` is in-app only by
 /// default: a creative hears of each edit of a new order without a mail per keystroke.
-pub const RULES: [Rule; 18] = [
+pub const RULES: [Rule; 22] = [
     rule("order.placed", true, true, false),
     rule("order.updated", false, true, false),
     rule("order.status_changed", true, true, false),
@@ -87,6 +87,10 @@ pub const RULES: [Rule; 18] = [
     rule("support_ticket.replied", true, true, false),
     rule("support_ticket.resolved", true, true, false),
     rule("order.due_date_extended", true, true, false),
+    rule("payment.succeeded", true, true, false),
+    rule("payment.failed", true, true, false),
+    rule("refund.succeeded", true, true, false),
+    rule("payout.paid", true, true, false),
 ];
 
 pub fn rule_for(event_type: &str) -> Option<&'static Rule> {

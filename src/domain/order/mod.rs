@@ -125,6 +125,8 @@ pub struct OrderFacts {
     pub revisions_used: i32,
     pub revisions_included: i32,
     pub due_at: DateTime<Utc>,
+    /// Upfront terms were accepted on the new order and escrow does not hold their amount yet.
+    pub awaiting_payment: bool,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -231,6 +233,12 @@ pub fn check(
         return Err(Refusal::Forbidden(forbidden_reason(from, to, actor)));
     }
     match (from, to, actor) {
+        (New, InProgress, _) if order.awaiting_payment => {
+            return Err(Refusal::Conflict {
+                code: "payment_required",
+                message: "The agreed terms are paid upfront: the work starts once the client's payment is in escrow.".into(),
+            })
+        }
         (Delivered, InProgress, _) if order.revisions_used >= order.revisions_included => {
             return Err(Refusal::Conflict {
                 code: "no_revisions_left",

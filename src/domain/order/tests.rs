@@ -16,6 +16,7 @@ fn order(status: OrderStatus) -> OrderFacts {
         revisions_used: 0,
         revisions_included: 1,
         due_at: "2026-12-10T12:00:00Z".parse().unwrap(),
+        awaiting_payment: false,
     }
 }
 
@@ -133,6 +134,23 @@ fn only_admins_resolve_disputes_and_only_through_dispute_resolution() {
 }
 
 #[test]
+fn upfront_terms_unpaid_hold_the_start_back() {
+    let c = clock();
+    let mut o = order(New);
+    o.awaiting_payment = true;
+    assert!(matches!(
+        check(&o, InProgress, Creative, None, &c),
+        Err(Refusal::Conflict {
+            code: "payment_required",
+            ..
+        })
+    ));
+    assert_eq!(allowed_moves(&o, Creative, &c), vec![Declined]);
+    o.awaiting_payment = false;
+    assert!(check(&o, InProgress, Creative, None, &c).is_ok());
+}
+
+#[test]
 fn allowed_moves_reflect_the_caller() {
     let c = clock();
     assert_eq!(
@@ -169,6 +187,7 @@ proptest! {
             revisions_used: 0,
             revisions_included: included,
             due_at: c.now + Duration::hours(due_offset_hours),
+            awaiting_payment: false,
         };
         for (to, actor, with_note) in moves {
             let note = with_note.then_some("because");

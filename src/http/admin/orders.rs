@@ -125,7 +125,8 @@ pub struct DisputeResolutionRequest {
     note: String,
     /// Part of the escrow returned to the client, in the order's currency; the rest is released to
     /// the creative less the platform fee. It cannot exceed what the escrow holds (422
-    /// `exceeds_escrow`); until payments through the platform are live, escrow holds nothing.
+    /// `exceeds_escrow`).
+    #[serde(default, deserialize_with = "crate::http::extract::optional_object")]
     client_refund: Option<MoneyDto>,
 }
 

@@ -145,6 +145,17 @@ fn shared_headers(op: &mut Map<String, Value>) {
                 "schema": {"type": "string", "pattern": REQUIRED_IF_MATCH_PATTERN, "maxLength": 22},
                 "example": "\"1\"",
             })),
+            // Where the request moves money: no key, no request (400).
+            Some("Idempotency-Key") if required => Some(json!({
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": true,
+                "description": "Required: this request moves money. 1 to 255 visible ASCII characters \
+                    of the caller's choosing; send the same one on a retry. The same key and body within \
+                    24 h replay the first response (status included); without a key, 400.",
+                "schema": {"type": "string", "pattern": IDEMPOTENCY_KEY_PATTERN, "maxLength": 255},
+                "example": "pay-7f3c1a",
+            })),
             _ => name.and_then(shared_header),
         };
         if let (true, Some(canonical)) = (is_header, canonical) {
@@ -281,6 +292,10 @@ fn event_envelope(doc: &mut Value) {
         "SupportTicketReplied",
         "SupportTicketResolved",
         "OrderDueDateExtended",
+        "PaymentSucceeded",
+        "PaymentFailed",
+        "RefundSucceeded",
+        "PayoutPaid",
     ];
     let variants: Vec<Value> = Event::NAMES
         .iter()

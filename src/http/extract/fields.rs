@@ -85,3 +85,31 @@ where
 {
     Option::<T>::deserialize(deserializer).map(Some)
 }
+
+/// A nested object, and only an object: serde's derive reads a struct from a JSON array too
+/// (`{"amount": [100, "EUR"]}`), which the document does not allow. `null` is `None`.
+pub fn optional_object<'de, T, D>(d: D) -> Result<Option<T>, D::Error>
+where
+    T: serde::de::DeserializeOwned,
+    D: serde::Deserializer<'de>,
+{
+    use serde::de::{Error, Unexpected};
+    match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Null => Ok(None),
+        v @ serde_json::Value::Object(_) => T::deserialize(v).map(Some).map_err(D::Error::custom),
+        serde_json::Value::Array(_) => Err(D::Error::invalid_type(Unexpected::Seq, &"an object")),
+        _ => Err(D::Error::invalid_type(
+            Unexpected::Other("a scalar"),
+            &"an object",
+        )),
+    }
+}
+
+/// [`optional_object`] for a required field.
+pub fn object<'de, T, D>(d: D) -> Result<T, D::Error>
+where
+    T: serde::de::DeserializeOwned,
+    D: serde::Deserializer<'de>,
+{
+    optional_object(d)?.ok_or_else(|| serde::de::Error::custom("expected an object, not null"))
+}

@@ -1,0 +1,12 @@
+DROP TABLE provider_events;
+DROP TABLE payouts;
+DROP TABLE payout_destinations;
+DROP TABLE refunds;
+DROP TABLE payments;
+DROP TABLE ledger_entries;
+DROP TABLE ledger_transactions;
+DROP TABLE ledger_accounts;
+DROP FUNCTION ledger_is_append_only();
+DROP FUNCTION ledger_transaction_balances();
+DROP FUNCTION ledger_entry_posts();
+ALTER TABLE orders DROP COLUMN awaiting_payment;

@@ -1,0 +1,361 @@
+//! Stripe's REST API over reqwest: PaymentIntents (create and confirm, retrieve) and refunds, and
+//! the verification of its webhook signatures. Only what the service uses; unknown fields in its
+//! answers are ignored.
+
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use sha2::Sha256;
+
+use super::{
+    Charge, ChargeOutcome, ChargeStatus, PaymentProvider, RefundOutcome, RefundStatus, Unavailable,
+};
+use crate::config::StripeSettings;
+use crate::domain::ids::RefundId;
+
+pub struct Stripe {
+    http: reqwest::Client,
+    base: String,
+    key: SecretString,
+}
+
+#[derive(Deserialize)]
+struct PaymentIntent {
+    id: String,
+    status: String,
+    #[serde(default)]
+    last_payment_error: Option<StripeError>,
+    #[serde(default)]
+    next_action: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct StripeError {
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+    #[serde(default)]
+    payment_intent: Option<Box<PaymentIntent>>,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: StripeError,
+}
+
+#[derive(Deserialize)]
+struct Refund {
+    id: String,
+    status: String,
+    #[serde(default)]
+    failure_reason: Option<String>,
+}
+
+impl PaymentIntent {
+    fn outcome(self) -> ChargeOutcome {
+        let code = || {
+            self.last_payment_error
+                .as_ref()
+                .and_then(|e| e.code.clone())
+                .unwrap_or_else(|| "payment_failed".into())
+        };
+        let status = match self.status.as_str() {
+            "succeeded" => ChargeStatus::Succeeded,
+            "requires_action" => ChargeStatus::RequiresAction(
+                self.next_action.clone().unwrap_or(serde_json::Value::Null),
+            ),
+            "requires_payment_method" => ChargeStatus::Failed(code()),
+            "canceled" => ChargeStatus::Failed("canceled".into()),
+            _ => ChargeStatus::Pending,
+        };
+        ChargeOutcome {
+            provider_id: Some(self.id),
+            status,
+        }
+    }
+}
+
+impl Stripe {
+    pub fn new(s: &StripeSettings) -> anyhow::Result<Stripe> {
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(30))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        Ok(Stripe {
+            http,
+            base: s.api_base.clone(),
+            key: s.secret_key.clone(),
+        })
+    }
+
+    async fn post(
+        &self,
+        path: &str,
+        form: &[(&str, String)],
+        idempotency_key: Option<String>,
+    ) -> Result<(u16, bytes::Bytes), Unavailable> {
+        let body = serde_urlencoded::to_string(form).map_err(|e| Unavailable(e.to_string()))?;
+        let mut req = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(self.key.expose_secret())
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(body);
+        if let Some(key) = idempotency_key {
+            req = req.header("Idempotency-Key", key);
+        }
+        send(req).await
+    }
+
+    async fn get(&self, path: &str) -> Result<(u16, bytes::Bytes), Unavailable> {
+        let req = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(self.key.expose_secret());
+        send(req).await
+    }
+}
+
+async fn send(req: reqwest::RequestBuilder) -> Result<(u16, bytes::Bytes), Unavailable> {
+    let res = req.send().await.map_err(|e| Unavailable(e.to_string()))?;
+    let status = res.status().as_u16();
+    let body = res.bytes().await.map_err(|e| Unavailable(e.to_string()))?;
+    // Not an answer about the charge: our key, Stripe's limits or its side, or a request still
+    // running under the same idempotency key (409).
+    if status >= 500 || matches!(status, 401 | 403 | 409 | 429) {
+        return Err(Unavailable(format!("Stripe answered {status}")));
+    }
+    Ok((status, body))
+}
+
+fn unreadable(e: &serde_json::Error) -> Unavailable {
+    Unavailable(format!("an answer from Stripe we cannot read: {e}"))
+}
+
+/// A PaymentIntent answer, or the card error that carries one (402), or another refusal.
+fn intent_answer(status: u16, body: &[u8]) -> Result<ChargeOutcome, Unavailable> {
+    if status < 300 {
+        let pi: PaymentIntent = serde_json::from_slice(body).map_err(|e| unreadable(&e))?;
+        return Ok(pi.outcome());
+    }
+    let err: ErrorBody = serde_json::from_slice(body).map_err(|e| unreadable(&e))?;
+    let code = err
+        .error
+        .code
+        .clone()
+        .or(err.error.kind.clone())
+        .unwrap_or_else(|| "payment_failed".into());
+    match err.error.payment_intent {
+        Some(pi) => Ok(ChargeOutcome {
+            provider_id: Some(pi.id.clone()),
+            // An error that carries the intent says what the intent is now: a card error leaves
+            // it waiting for another method (failed); one still processing stays pending.
+            status: match pi.outcome().status {
+                ChargeStatus::Failed(_) => ChargeStatus::Failed(code),
+                other => other,
+            },
+        }),
+        None => Ok(ChargeOutcome {
+            provider_id: None,
+            status: ChargeStatus::Failed(code),
+        }),
+    }
+}
+
+impl PaymentProvider for Stripe {
+    fn name(&self) -> &'static str {
+        "stripe"
+    }
+
+    async fn charge(&self, charge: Charge<'_>) -> Result<ChargeOutcome, Unavailable> {
+        let form = [
+            ("amount", charge.amount.to_string()),
+            ("currency", charge.currency.to_lowercase()),
+            ("payment_method", charge.method.to_string()),
+            ("payment_method_types[]", "card".into()),
+            ("confirm", "true".into()),
+            ("description", charge.description.clone()),
+            ("metadata[payment_id]", charge.payment_id.to_string()),
+        ];
+        let key = Some(charge.payment_id.to_string());
+        let (status, body) = self.post("/v1/payment_intents", &form, key).await?;
+        intent_answer(status, &body)
+    }
+
+    async fn confirm(&self, provider_id: &str) -> Result<ChargeOutcome, Unavailable> {
+        let path = format!("/v1/payment_intents/{provider_id}/confirm");
+        let (status, body) = self.post(&path, &[], None).await?;
+        intent_answer(status, &body)
+    }
+
+    async fn retrieve(&self, provider_id: &str) -> Result<ChargeOutcome, Unavailable> {
+        let (status, body) = self
+            .get(&format!("/v1/payment_intents/{provider_id}"))
+            .await?;
+        if status == 404 {
+            // An intent Stripe does not know (another account or key): no verdict on our payment.
+            return Err(Unavailable(format!("Stripe does not know {provider_id}")));
+        }
+        intent_answer(status, &body)
+    }
+
+    async fn refund(
+        &self,
+        provider_payment_id: &str,
+        refund_id: RefundId,
+        amount: i64,
+    ) -> Result<RefundOutcome, Unavailable> {
+        let form = [
+            ("payment_intent", provider_payment_id.to_string()),
+            ("amount", amount.to_string()),
+            ("metadata[refund_id]", refund_id.to_string()),
+        ];
+        let key = Some(refund_id.to_string());
+        let (status, body) = self.post("/v1/refunds", &form, key).await?;
+        if status >= 300 {
+            let err: ErrorBody = serde_json::from_slice(&body).map_err(|e| unreadable(&e))?;
+            let code = err
+                .error
+                .code
+                .or(err.error.kind)
+                .unwrap_or_else(|| "refund_failed".into());
+            return Ok(RefundOutcome {
+                provider_id: None,
+                status: RefundStatus::Failed(code),
+            });
+        }
+        let refund: Refund = serde_json::from_slice(&body).map_err(|e| unreadable(&e))?;
+        Ok(refund_outcome(refund))
+    }
+}
+
+fn refund_outcome(r: Refund) -> RefundOutcome {
+    let status = match r.status.as_str() {
+        "succeeded" => RefundStatus::Succeeded,
+        "failed" | "canceled" => {
+            RefundStatus::Failed(r.failure_reason.unwrap_or_else(|| r.status.clone()))
+        }
+        _ => RefundStatus::Pending,
+    };
+    RefundOutcome {
+        provider_id: Some(r.id),
+        status,
+    }
+}
+
+/// Why a webhook delivery is refused.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureError {
+    #[error("the Stripe-Signature header is missing or malformed")]
+    Malformed,
+    #[error("the signature's timestamp is outside the tolerance")]
+    Stale,
+    #[error("no signature matches the payload")]
+    Mismatch,
+}
+
+/// How many `v1=` candidates are tried.
+const MAX_SIGNATURES: usize = 8;
+
+/// How far a signature's timestamp may be from now.
+pub const TOLERANCE_SECS: i64 = 300;
+
+/// Verifies `Stripe-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.payload">[,v1=…]` over
+/// the raw body, in constant time, within [`TOLERANCE_SECS`] of `now`.
+pub fn verify(header: &str, payload: &[u8], secret: &str, now: i64) -> Result<(), SignatureError> {
+    let mut timestamp = None;
+    let mut signatures = Vec::new();
+    for part in header.split(',') {
+        match part.trim().split_once('=') {
+            Some(("t", t)) => timestamp = t.parse::<i64>().ok(),
+            Some(("v1", sig)) => signatures.push(sig),
+            _ => {}
+        }
+    }
+    let t = timestamp.ok_or(SignatureError::Malformed)?;
+    if signatures.is_empty() {
+        return Err(SignatureError::Malformed);
+    }
+    if now.abs_diff(t) > TOLERANCE_SECS.unsigned_abs() {
+        return Err(SignatureError::Stale);
+    }
+    // The body is hashed once; each candidate (a few at most: Stripe sends one per live secret)
+    // is compared in constant time.
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).map_err(|_| SignatureError::Mismatch)?;
+    mac.update(t.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(payload);
+    for sig in signatures.into_iter().take(MAX_SIGNATURES) {
+        let Some(expected) = hex_decode(sig) else {
+            continue;
+        };
+        if mac.clone().verify_slice(&expected).is_ok() {
+            return Ok(());
+        }
+    }
+    Err(SignatureError::Mismatch)
+}
+
+/// The header a sender computes (for tests and local tools).
+pub fn sign(payload: &[u8], secret: &str, t: i64) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+    mac.update(t.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(payload);
+    let hex: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("t={t},v1={hex}")
+}
+
+fn hex_decode(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_signature_verifies_and_tampering_or_age_is_refused() {
+        let body = br#"{"id":"evt_1","type":"payment_intent.succeeded"}"#;
+        let header = sign(body, "whsec_test", 1_000_000);
+        assert_eq!(verify(&header, body, "whsec_test", 1_000_100), Ok(()));
+        let tampered = br#"{"id":"evt_1","type":"payment_intent.succeeded "}"#;
+        assert_eq!(
+            verify(&header, tampered, "whsec_test", 1_000_100),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify(&header, body, "whsec_other", 1_000_100),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify(&header, body, "whsec_test", 1_000_301),
+            Err(SignatureError::Stale)
+        );
+        assert_eq!(
+            verify("v1=abc", body, "whsec_test", 0),
+            Err(SignatureError::Malformed)
+        );
+        // Several v1 signatures (a secret being rolled): any one matching is enough.
+        let two = format!("{header},v1=00");
+        let two = two.replacen("v1=", "v1=zz,v1=", 1);
+        assert_eq!(verify(&two, body, "whsec_test", 1_000_000), Ok(()));
+    }
+}
