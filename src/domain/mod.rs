@@ -22,6 +22,22 @@ macro_rules! named_enum {
     };
 }
 
+/// An enumeration stored as text and sent as its snake_case names: the derives every such type
+/// needs, and [`named_enum!`] from the same list of names.
+macro_rules! stored_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(
+            Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+            utoipa::ToSchema, diesel::expression::AsExpression, diesel::deserialize::FromSqlRow,
+        )]
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
+        named_enum!($name { $($variant => $text),+ });
+    };
+}
+
 pub mod account;
 pub mod audit;
 pub mod billing;

@@ -2,7 +2,6 @@
 //! ticket and its messages may hold.
 
 use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Serialize};
 
 use super::text::{self, TextRule};
 use super::Invalid;
@@ -14,31 +13,16 @@ pub const REOPEN_WINDOW_DAYS: i64 = 14;
 /// Messages (replies and notes) one ticket holds at most: a thread past it needs a new ticket.
 pub const MAX_MESSAGES: i32 = 500;
 
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-    diesel::expression::AsExpression,
-    diesel::deserialize::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-#[serde(rename_all = "snake_case")]
-pub enum TicketStatus {
+stored_enum!(TicketStatus {
     /// Waiting on the support team.
-    Open,
+    Open => "open",
     /// The team answered and waits on the user.
-    WaitingOnUser,
+    WaitingOnUser => "waiting_on_user",
     /// The team resolved it; a reply within 14 days reopens it.
-    Resolved,
+    Resolved => "resolved",
     /// Resolved more than 14 days ago: final.
-    Closed,
-}
+    Closed => "closed",
+});
 
 impl TicketStatus {
     pub const ALL: [TicketStatus; 4] = [
@@ -49,38 +33,13 @@ impl TicketStatus {
     ];
 }
 
-named_enum!(TicketStatus {
-    Open => "open",
-    WaitingOnUser => "waiting_on_user",
-    Resolved => "resolved",
-    Closed => "closed",
-});
-
-/// Who wrote a ticket message.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-    diesel::expression::AsExpression,
-    diesel::deserialize::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-#[serde(rename_all = "snake_case")]
-pub enum AuthorRole {
-    User,
-    Support,
-}
-
-named_enum!(AuthorRole {
-    User => "user",
-    Support => "support",
-});
+stored_enum!(
+    /// Who wrote a ticket message.
+    AuthorRole {
+        User => "user",
+        Support => "support",
+    }
+);
 
 /// What a ticket's status and resolution time say about the next move.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

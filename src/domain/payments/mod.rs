@@ -1,34 +1,19 @@
 //! Payments through the platform: their states, the money's moves on the ledger (each a balanced
 //! set of postings), the platform fee, and the checks on what may be paid, refunded or paid out.
 
-use serde::{Deserialize, Serialize};
-
 use super::ids::{OrderId, UserId};
 
 pub mod iban;
 pub mod sandbox;
 
-macro_rules! status_enum {
-    ($name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
-        #[derive(
-            Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema,
-            diesel::expression::AsExpression, diesel::deserialize::FromSqlRow,
-        )]
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
-        named_enum!($name { $($variant => $text),+ });
-    };
-}
-
-status_enum!(PaymentStatus {
+stored_enum!(PaymentStatus {
     Pending => "pending",
     RequiresAction => "requires_action",
     Succeeded => "succeeded",
     Failed => "failed",
 });
 
-status_enum!(TransferStatus {
+stored_enum!(TransferStatus {
     Pending => "pending",
     Succeeded => "succeeded",
     Failed => "failed",
