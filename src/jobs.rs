@@ -56,10 +56,17 @@ pub async fn deliver_notifications(
     settings: NotificationSettings,
     mailer: crate::mail::Mailer,
     wake: crate::wake::Wake,
+    webhooks: crate::wake::Wake,
 ) {
     loop {
         let busy = match notifications::run_once(&pool, &settings, &mailer).await {
-            Ok(n) => n > 0,
+            Ok(n) => {
+                if n > 0 {
+                    // The round may have queued webhook deliveries.
+                    webhooks.wake();
+                }
+                n > 0
+            }
             Err(e) => {
                 tracing::warn!(error = ?e, "notification round failed; retrying");
                 false
@@ -73,6 +80,32 @@ pub async fn deliver_notifications(
         }
         // However often writes wake it, a worker runs at most 20 rounds a second.
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// Delivers webhooks until the task is dropped: when the notification worker queued some, every
+/// `poll_interval` otherwise (retries come due on their own), and straight away while busy.
+pub async fn deliver_webhooks(
+    pool: DbPool,
+    settings: crate::config::WebhookSettings,
+    client: crate::webhook_client::WebhookClient,
+    poll_interval: std::time::Duration,
+    wake: crate::wake::Wake,
+) {
+    loop {
+        let busy = match crate::app::webhooks::deliver::deliver_due(&pool, &client, &settings).await {
+            Ok(n) => n >= crate::app::webhooks::deliver::BATCH as usize,
+            Err(e) => {
+                tracing::warn!(error = ?e, "webhook round failed; retrying");
+                false
+            }
+        };
+        if !busy {
+            tokio::select! {
+                () = tokio::time::sleep(poll_interval) => {}
+                () = wake.notified() => {}
+            }
+        }
     }
 }
 
@@ -125,5 +158,6 @@ pub async fn run_once(pool: &DbPool, timings: &OrderTimings) -> anyhow::Result<u
     crate::app::support::close_expired(&mut conn, chrono::Utc::now()).await?;
     db::idempotency::delete_expired_keys(&mut conn).await?;
     db::outbox::purge_expired_tokens(&mut conn).await?;
+    db::live::purge_tickets(&mut conn).await?;
     Ok(moved)
 }

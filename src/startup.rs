@@ -31,6 +31,7 @@ impl Workers {
         signal: &crate::wake::Signal,
     ) -> anyhow::Result<Self> {
         let mailer = crate::mail::Mailer::new(&settings.notifications)?;
+        let webhooks = crate::wake::Wake::default();
         Ok(Workers(vec![
             tokio::spawn(crate::jobs::run(
                 pool.clone(),
@@ -43,8 +44,20 @@ impl Workers {
                 settings.notifications.clone(),
                 mailer,
                 signal.local.clone(),
+                webhooks.clone(),
             )),
-            tokio::spawn(crate::wake::listen(pool.clone(), signal.local.clone())),
+            tokio::spawn(crate::jobs::deliver_webhooks(
+                pool.clone(),
+                settings.webhooks.clone(),
+                crate::webhook_client::WebhookClient::new(&settings.webhooks)?,
+                settings.notifications.poll_interval,
+                webhooks,
+            )),
+            // One listening connection per process, for the worker and the live stream alike.
+            tokio::spawn(crate::wake::listen(
+                pool.clone(),
+                vec![signal.local.clone(), signal.live.clone()],
+            )),
             tokio::spawn(crate::jobs::move_money(
                 pool.clone(),
                 crate::provider::Provider::new(&settings.payments)?,
@@ -81,12 +94,17 @@ impl Application {
         let mut workers = if settings.notifications.worker_in_serve {
             Workers::spawn(&pool, &settings, &storage, &signal)?
         } else {
-            Workers(Vec::new())
+            Workers(vec![tokio::spawn(crate::wake::listen(
+                pool.clone(),
+                vec![signal.live.clone()],
+            ))])
         };
+        let hub = crate::app::live::Hub::new(settings.live.clone(), signal.live.clone());
+        workers.0.push(tokio::spawn(hub.clone().run(pool.clone())));
         workers
             .0
             .push(tokio::spawn(signal.clone().announce(pool.clone())));
-        let server = run(listener, settings, pool, storage, signal)?;
+        let server = run(listener, settings, pool, storage, signal, hub)?;
         Ok(Application {
             port,
             server,
@@ -137,6 +155,7 @@ fn run(
     pool: DbPool,
     storage: crate::storage::Storage,
     signal: crate::wake::Signal,
+    hub: std::sync::Arc<crate::app::live::Hub>,
 ) -> anyhow::Result<Server> {
     let max_body = settings.max_json_bytes;
     let client_request_timeout = settings.client_request_timeout;
@@ -151,7 +170,10 @@ fn run(
         })
         .unwrap_or(2);
     let provider = crate::provider::Provider::new(&settings.payments)?;
-    let state = web::Data::new(AppState::new(settings, pool, storage, signal, provider));
+    let webhooks = crate::webhook_client::WebhookClient::new(&settings.webhooks)?;
+    let state = web::Data::new(AppState::new(
+        settings, pool, storage, signal, provider, hub, webhooks,
+    ));
     let server = HttpServer::new(move || {
         // Last wrapped runs first: request id, then the span, then problem+json for every error
         // response below it (CORS refusals included), then CORS.

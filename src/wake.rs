@@ -35,12 +35,15 @@ impl Wake {
 #[derive(Clone, Default)]
 pub struct Signal {
     pub local: Wake,
+    /// This instance's live-stream hub.
+    pub live: Wake,
     announce: Wake,
 }
 
 impl Signal {
     pub fn poke(&self) {
         self.local.wake();
+        self.live.wake();
         self.announce.wake();
     }
 
@@ -63,28 +66,28 @@ impl Signal {
 }
 
 /// Listens for other instances' wake-ups on a connection of its own (taken out of the pool), and
-/// wakes `wake` for each; reconnects after a failure.
-pub async fn listen(pool: DbPool, wake: Wake) {
+/// wakes each of `wakes` (the worker, the live-stream hub) for each; reconnects after a failure.
+pub async fn listen(pool: DbPool, wakes: Vec<Wake>) {
     loop {
-        if let Err(e) = listen_once(&pool, &wake).await {
+        if let Err(e) = listen_once(&pool, &wakes).await {
             tracing::warn!(error = %e, "LISTEN connection lost; polling until it is back");
         }
         tokio::time::sleep(Duration::from_secs(5)).await;
     }
 }
 
-async fn listen_once(pool: &DbPool, wake: &Wake) -> anyhow::Result<()> {
+async fn listen_once(pool: &DbPool, wakes: &[Wake]) -> anyhow::Result<()> {
     let pooled = crate::db::connection(pool).await?;
     let mut conn = diesel_async::pooled_connection::deadpool::Object::take(pooled);
     diesel::sql_query(format!("LISTEN {CHANNEL}"))
         .execute(&mut conn)
         .await?;
     // Anything written while nobody listened is picked up now.
-    wake.wake();
+    wakes.iter().for_each(Wake::wake);
     let mut stream = std::pin::pin!(conn.notifications_stream());
     while let Some(n) = stream.next().await {
         n?;
-        wake.wake();
+        wakes.iter().for_each(Wake::wake);
     }
     anyhow::bail!("the server closed the connection")
 }

@@ -25,3 +25,5 @@ pub mod reputation;
 pub mod reviews;
 pub mod sessions;
 pub mod support;
+pub mod live;
+pub mod webhooks;

@@ -2,7 +2,6 @@
 //! and which proxies' `X-Forwarded-For` to believe. Each is configurable; the tests, the contract
 //! fuzz and the benchmark raise them where they would otherwise throttle themselves.
 
-use std::net::IpAddr;
 
 use super::{parse, ConfigError, Lookup};
 
@@ -106,54 +105,7 @@ impl HashingSettings {
     }
 }
 
-/// An address range in CIDR notation (`10.0.0.0/8`, `2001:db8::/32`, or one address).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct IpNet {
-    addr: IpAddr,
-    prefix: u8,
-}
-
-impl IpNet {
-    pub fn parse(s: &str) -> Option<IpNet> {
-        let (addr, prefix) = match s.split_once('/') {
-            Some((a, p)) => (a.parse::<IpAddr>().ok()?, Some(p.parse::<u8>().ok()?)),
-            None => (s.parse::<IpAddr>().ok()?, None),
-        };
-        let max = if addr.is_ipv4() { 32 } else { 128 };
-        let prefix = prefix.unwrap_or(max);
-        (prefix <= max).then_some(IpNet { addr, prefix })
-    }
-
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        match (self.addr, canonical(ip)) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                masked(u128::from(u32::from(net)), self.prefix, 32)
-                    == masked(u128::from(u32::from(ip)), self.prefix, 32)
-            }
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                masked(u128::from(net), self.prefix, 128)
-                    == masked(u128::from(ip), self.prefix, 128)
-            }
-            _ => false,
-        }
-    }
-}
-
-/// An IPv4 address written as IPv6 (`::ffff:1.2.3.4`) is that IPv4 address.
-pub fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
-    }
-}
-
-fn masked(bits: u128, prefix: u8, width: u8) -> u128 {
-    if prefix == 0 {
-        0
-    } else {
-        bits >> (width - prefix)
-    }
-}
+pub use crate::domain::net::{canonical, IpNet};
 
 pub(super) fn trusted_proxies(get: Lookup<'_>) -> Result<Vec<IpNet>, ConfigError> {
     get("TRUSTED_PROXIES")

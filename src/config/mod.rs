@@ -9,11 +9,13 @@ mod limits;
 mod mail;
 mod payments;
 mod storage;
+mod webhooks;
 
 pub use limits::{canonical, HashingSettings, IpNet, RateLimitSettings};
 pub use mail::{MailTransport, NotificationSettings};
 pub use payments::{PaymentSettings, ProviderSettings, StripeSettings};
 pub use storage::{FileSettings, S3Settings, StorageSettings};
+pub use webhooks::{LiveSettings, WebhookSettings};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -187,6 +189,8 @@ pub struct Settings {
     pub orders: OrderTimings,
     pub notifications: NotificationSettings,
     pub payments: PaymentSettings,
+    pub webhooks: WebhookSettings,
+    pub live: LiveSettings,
 }
 
 pub(crate) type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -247,6 +251,8 @@ impl Settings {
             orders: OrderTimings::from_lookup(get)?,
             notifications: NotificationSettings::from_lookup(get, environment)?,
             payments: PaymentSettings::from_lookup(get, environment)?,
+            webhooks: WebhookSettings::from_lookup(get, environment)?,
+            live: LiveSettings::from_lookup(get)?,
         })
     }
 }

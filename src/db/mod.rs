@@ -26,6 +26,8 @@ pub mod sessions;
 pub mod support;
 mod types;
 pub mod users;
+pub mod live;
+pub mod webhooks;
 
 use std::time::Duration;
 

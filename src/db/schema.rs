@@ -115,6 +115,7 @@ diesel::table! {
         payload -> Jsonb,
         created_at -> Timestamptz,
         dispatched_at -> Nullable<Timestamptz>,
+        txid -> Nullable<Int8>,
     }
 }
 
@@ -536,6 +537,42 @@ diesel::joinable!(deliveries -> messages (message_id));
 diesel::joinable!(attachments -> orders (order_id));
 diesel::joinable!(cancellation_requests -> orders (order_id));
 diesel::joinable!(payment_terms -> orders (order_id));
+diesel::table! {
+    webhook_endpoints (id) {
+        id -> Uuid,
+        owner_id -> Uuid,
+        url -> Text,
+        description -> Nullable<Text>,
+        events -> Array<Text>,
+        enabled -> Bool,
+        disabled_reason -> Nullable<Text>,
+        secret -> Text,
+        previous_secret -> Nullable<Text>,
+        previous_secret_expires_at -> Nullable<Timestamptz>,
+        failing_since -> Nullable<Timestamptz>,
+        version -> Int8,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    webhook_attempts (id) {
+        id -> Uuid,
+        delivery_id -> Uuid,
+        endpoint_id -> Uuid,
+        event_id -> Uuid,
+        event_type -> Text,
+        attempt -> Int4,
+        succeeded -> Bool,
+        status_code -> Nullable<Int4>,
+        latency_ms -> Int4,
+        response_excerpt -> Nullable<Text>,
+        error -> Nullable<Text>,
+        attempted_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(invoices -> orders (order_id));
 diesel::joinable!(reviews -> orders (order_id));
 diesel::joinable!(billing_profiles -> users (user_id));
@@ -580,4 +617,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     payout_destinations,
     payouts,
     provider_events,
+    webhook_endpoints,
+    webhook_attempts,
 );

@@ -14,6 +14,7 @@ use crate::domain::billing::terms::{PaymentMethod, Schedule};
 use crate::domain::ids::{
     AttachmentId, AuditEntryId, DeliveryId, InvoiceId, MessageId, NotificationId, OrderId,
     PaymentId, PaymentTermsId, PayoutId, RefundId, ServiceId, SupportMessageId, TicketId, UserId,
+    WebhookEndpointId,
 };
 use crate::domain::messages::MessageKind;
 use crate::domain::notify::Channel;
@@ -86,3 +87,4 @@ uuid_id!(AuditEntryId);
 uuid_id!(PaymentId);
 uuid_id!(RefundId);
 uuid_id!(PayoutId);
+uuid_id!(WebhookEndpointId);

@@ -88,3 +88,4 @@ typed_id!(AuditEntryId);
 typed_id!(PaymentId);
 typed_id!(RefundId);
 typed_id!(PayoutId);
+typed_id!(WebhookEndpointId);

@@ -45,13 +45,16 @@ pub mod events;
 pub mod ids;
 pub mod messages;
 pub mod money;
+pub mod net;
 pub mod notify;
 pub mod order;
 pub mod payments;
 pub mod reviews;
+pub mod signature;
 pub mod support;
 pub mod text;
 pub mod time;
+pub mod webhooks;
 
 /// Why a value was refused: a stable machine code and a sentence for people.
 #[derive(Clone, Debug, PartialEq, Eq)]

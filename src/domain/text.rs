@@ -29,6 +29,7 @@ pub const TAX_ID: TextRule = TextRule::line(1, 50);
 pub const PAYMENT_REFERENCE: TextRule = TextRule::line(1, 200);
 pub const REVIEW_COMMENT: TextRule = TextRule::text(0, 5000);
 pub const REVIEW_REPLY: TextRule = TextRule::text(1, 2000);
+pub const WEBHOOK_DESCRIPTION: TextRule = TextRule::line(0, 500);
 
 /// Characters refused everywhere: Unicode's control characters (`char::is_control`).
 const CONTROLS: &str = r"\u0000-\u001F\u007F-\u009F";

@@ -32,7 +32,7 @@ with a stable `code`; writes take `If-Match: \"<version>\"` and responses carry 
             events::PaymentTermsAccepted, events::InvoiceSent, events::InvoiceClosed,
             events::InvoicePaid, events::ReviewPublished, events::SupportTicketReplied,
             events::SupportTicketResolved, events::OrderDueDateExtended, events::PaymentSucceeded,
-            events::PaymentFailed, events::RefundSucceeded, events::PayoutPaid
+            events::PaymentFailed, events::RefundSucceeded, events::PayoutPaid, events::WebhookEndpointDisabled
         ),
         responses(
             BadRequest, Unauthorized, Forbidden, AdminOnly, EmailUnverified, NotFound, Conflict, PreconditionFailed,
@@ -55,6 +55,8 @@ with a stable `code`; writes take `If-Match: \"<version>\"` and responses carry 
         (name = "reviews", description = "Reviews after completion, and public profiles"),
         (name = "notifications", description = "The in-app inbox and notification preferences"),
         (name = "support", description = "Support tickets: users reach the support team"),
+        (name = "events", description = "The live event stream (Server-Sent Events)"),
+        (name = "webhooks", description = "Integrators' endpoints: every event as a signed POST; see the document's `webhooks` section"),
         (name = "admin", description = "The support team's tools (admins only)"),
     )
 )]
@@ -107,6 +109,8 @@ pub fn openapi() -> serde_json::Value {
         super::admin::users::Api::openapi(),
         super::admin::orders::Api::openapi(),
         super::admin::audit_log::Api::openapi(),
+        super::events::Api::openapi(),
+        super::webhooks::Api::openapi(),
     ] {
         doc.merge(part);
     }

@@ -8,6 +8,7 @@ pub mod auth_user;
 pub mod client_ip;
 pub mod dashboard;
 pub mod docs;
+pub mod events;
 mod docs_finish;
 /// The one error type, shared by every layer; its problem+json rendering lives with it.
 pub use crate::error;
@@ -28,6 +29,7 @@ mod schemas;
 pub mod services;
 pub mod state;
 pub mod support;
+pub mod webhooks;
 
 use actix_web::body::{BoxBody, EitherBody};
 use actix_web::dev::ServiceResponse;
@@ -63,6 +65,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(notifications::routes)
                 .configure(support::routes)
                 .configure(payments::routes)
+                .configure(events::routes)
+                .configure(webhooks::routes)
                 .configure(admin::routes),
         )
         .service(web::resource("/swagger-ui").route(web::get().to(|| async {

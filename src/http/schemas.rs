@@ -58,6 +58,7 @@ text_schemas! {
     payment_reference => PAYMENT_REFERENCE, false;
     review_comment_or_null => REVIEW_COMMENT, true;
     review_reply => REVIEW_REPLY, false;
+    webhook_description_or_null => WEBHOOK_DESCRIPTION, true;
 }
 
 /// 1 to 5 address lines, each a line of text.

@@ -25,6 +25,10 @@ pub struct AppState {
     pub signal: crate::wake::Signal,
     /// Charges cards and refunds them (`PAYMENT_PROVIDER`).
     pub provider: crate::provider::Provider,
+    /// This instance's live-stream fan-out.
+    pub hub: std::sync::Arc<crate::app::live::Hub>,
+    /// Checks webhook URLs against where they resolve (the client's resolver).
+    pub webhooks: crate::webhook_client::WebhookClient,
 }
 
 impl AppState {
@@ -34,10 +38,14 @@ impl AppState {
         storage: crate::storage::Storage,
         signal: crate::wake::Signal,
         provider: crate::provider::Provider,
+        hub: std::sync::Arc<crate::app::live::Hub>,
+        webhooks: crate::webhook_client::WebhookClient,
     ) -> Self {
         AppState {
             signal,
             provider,
+            hub,
+            webhooks,
             keys: Keys::new(&settings.jwt),
             login_limiter: AttemptLimiter::new(&settings.rate_limits),
             reset_limiter: AttemptLimiter::new(&settings.rate_limits),

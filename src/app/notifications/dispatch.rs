@@ -80,6 +80,7 @@ pub async fn dispatch_batch(conn: &mut AsyncPgConnection, base_url: &str) -> any
                 let order = lookups.order(conn, event).await?;
                 fan_out(*id, event, order.as_ref(), &lookups, base_url, &mut rows, &mut inbox);
             }
+            queue_webhooks(conn, &events).await?;
             deliveries::insert(conn, &rows).await?;
             deliveries::insert_in_app(conn, &inbox).await?;
             deliveries::mark_dispatched(conn, &ids).await?;
@@ -87,6 +88,36 @@ pub async fn dispatch_batch(conn: &mut AsyncPgConnection, base_url: &str) -> any
         })
         .await?;
     Ok(n)
+}
+
+/// Queues a webhook delivery for each enabled endpoint of each recipient subscribed to the event
+/// (the recipient's own acts included: an integration mirrors everything on its account).
+async fn queue_webhooks(
+    conn: &mut AsyncPgConnection,
+    events: &[(Uuid, Event)],
+) -> diesel::QueryResult<usize> {
+    let deliverable: Vec<&str> = crate::domain::webhooks::deliverable().collect();
+    let mut owners: Vec<UserId> = events.iter().flat_map(|(_, e)| e.recipients()).collect();
+    owners.sort_unstable_by_key(UserId::as_uuid);
+    owners.dedup();
+    let subscriptions = crate::db::webhooks::subscriptions(conn, &owners).await?;
+    if subscriptions.is_empty() {
+        return Ok(0);
+    }
+    let mut pairs = Vec::new();
+    for (id, event) in events {
+        let name = event.name();
+        if !deliverable.contains(&name) {
+            continue;
+        }
+        let recipients = event.recipients();
+        for s in &subscriptions {
+            if recipients.contains(&s.owner_id) && s.events.iter().any(|e| e == name) {
+                pairs.push((s.id, *id));
+            }
+        }
+    }
+    crate::db::webhooks::queue(conn, &pairs).await
 }
 
 fn fan_out(

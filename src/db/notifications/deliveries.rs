@@ -122,7 +122,7 @@ pub struct Claimed {
     pub payload: serde_json::Value,
 }
 
-fn interval(d: Duration) -> diesel::data_types::PgInterval {
+pub(crate) fn interval(d: Duration) -> diesel::data_types::PgInterval {
     diesel::data_types::PgInterval::from_microseconds(d.as_micros().min(i64::MAX as u128) as i64)
 }
 

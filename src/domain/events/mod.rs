@@ -14,11 +14,13 @@ mod billing;
 mod payments;
 mod reviews;
 mod support;
+mod webhooks;
 
 pub use billing::*;
 pub use payments::*;
 pub use reviews::*;
 pub use support::*;
+pub use webhooks::*;
 
 /// A price as events carry it: integer minor units and an ISO 4217 code.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -149,6 +151,23 @@ pub struct MessagePosted {
     pub attachment_count: usize,
 }
 
+/// The envelope an event travels in everywhere (webhooks, the live stream):
+/// `{"id", "type", "created_at", "data"}`, as compact JSON (one line, as SSE's `data:` needs).
+pub fn envelope(
+    id: Uuid,
+    event_type: &str,
+    created_at: DateTime<Utc>,
+    data: &serde_json::Value,
+) -> String {
+    serde_json::json!({
+        "id": id,
+        "type": event_type,
+        "created_at": created_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        "data": data,
+    })
+    .to_string()
+}
+
 /// Every event the service emits.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
@@ -174,6 +193,7 @@ pub enum Event {
     PaymentFailed(PaymentFailed),
     RefundSucceeded(RefundSucceeded),
     PayoutPaid(PayoutPaid),
+    WebhookEndpointDisabled(WebhookEndpointDisabled),
 }
 
 /// The resource an event is about, for routing and ordering.
@@ -201,7 +221,7 @@ impl Aggregate {
 
 impl Event {
     /// Every event name, in the order of [`Event`]'s variants.
-    pub const NAMES: [&'static str; 22] = [
+    pub const NAMES: [&'static str; 23] = [
         "order.placed",
         "order.updated",
         "order.status_changed",
@@ -224,6 +244,7 @@ impl Event {
         "payment.failed",
         "refund.succeeded",
         "payout.paid",
+        "webhook_endpoint.disabled",
     ];
 
     /// The events carrying a secret (a `token`), removed once the mail carrying it is sent.
@@ -261,6 +282,7 @@ impl Event {
             "payment.failed" => Event::PaymentFailed(de(payload)?),
             "refund.succeeded" => Event::RefundSucceeded(de(payload)?),
             "payout.paid" => Event::PayoutPaid(de(payload)?),
+            "webhook_endpoint.disabled" => Event::WebhookEndpointDisabled(de(payload)?),
             _ => return None,
         })
     }
@@ -290,6 +312,7 @@ impl Event {
             Event::PaymentFailed(_) => 19,
             Event::RefundSucceeded(_) => 20,
             Event::PayoutPaid(_) => 21,
+            Event::WebhookEndpointDisabled(_) => 22,
         }]
     }
 
@@ -318,6 +341,7 @@ impl Event {
             Event::PaymentFailed(e) => Aggregate::Order(e.order_id),
             Event::RefundSucceeded(e) => Aggregate::Order(e.order_id),
             Event::PayoutPaid(e) => Aggregate::User(e.user_id),
+            Event::WebhookEndpointDisabled(e) => Aggregate::User(e.owner_id),
         }
     }
 
@@ -349,6 +373,7 @@ impl Event {
             Event::PaymentFailed(e) => vec![e.client_id],
             Event::RefundSucceeded(e) => vec![e.client_id],
             Event::PayoutPaid(e) => vec![e.user_id],
+            Event::WebhookEndpointDisabled(e) => vec![e.owner_id],
         }
     }
 
@@ -378,6 +403,7 @@ impl Event {
             Event::PaymentFailed(e) => serde_json::to_value(e),
             Event::RefundSucceeded(e) => serde_json::to_value(e),
             Event::PayoutPaid(e) => serde_json::to_value(e),
+            Event::WebhookEndpointDisabled(e) => serde_json::to_value(e),
         };
         // Plain structs of strings, numbers and ids always serialise.
         value.unwrap_or_default()

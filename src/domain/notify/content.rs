@@ -366,6 +366,16 @@ pub fn for_event(event: &Event, ctx: &Context<'_>) -> Content {
             Vec::new(),
             ("View your balance", format!("{base}/balance")),
         ),
+        Event::WebhookEndpointDisabled(e) => (
+            "A webhook endpoint was turned off".into(),
+            format!(
+                "Every delivery to {} has failed since {}, so it was disabled and receives nothing more. Fix the receiver, then enable it again.",
+                e.url,
+                e.failing_since.format("%Y-%m-%d %H:%M UTC")
+            ),
+            Vec::new(),
+            ("Manage your webhooks", format!("{base}/settings/webhooks")),
+        ),
         Event::MessagePosted(e) => return messages(std::slice::from_ref(e), ctx),
         Event::PasswordResetRequested(e) => (
             "Reset your CreateSpace password".into(),

@@ -67,7 +67,7 @@ const fn rule(event_type: &'static str, email: bool, in_app: bool, locked: bool)
 
 /// Every event type a person is notified of, with its defaults. `order.updated` is in-app only by
 /// default: a creative hears of each edit of a new order without a mail per keystroke.
-pub const RULES: [Rule; 22] = [
+pub const RULES: [Rule; 23] = [
     rule("order.placed", true, true, false),
     rule("order.updated", false, true, false),
     rule("order.status_changed", true, true, false),
@@ -91,6 +91,7 @@ pub const RULES: [Rule; 22] = [
     rule("payment.failed", true, true, false),
     rule("refund.succeeded", true, true, false),
     rule("payout.paid", true, true, false),
+    rule("webhook_endpoint.disabled", true, true, false),
 ];
 
 pub fn rule_for(event_type: &str) -> Option<&'static Rule> {

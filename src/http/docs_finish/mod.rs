@@ -3,6 +3,7 @@
 //! takes a body, and the links that let a client (or a fuzzer) walk from a resource to what it owns.
 
 mod links;
+mod webhooks;
 
 use links::add_links;
 use serde_json::{json, Map, Value};
@@ -24,6 +25,7 @@ pub fn finish(doc: &mut Value) {
     });
     custom_or_service_order(doc);
     event_envelope(doc);
+    webhooks::webhooks_section(doc);
     transition_notes(doc);
     add_links(doc);
 }
@@ -296,6 +298,7 @@ fn event_envelope(doc: &mut Value) {
         "PaymentFailed",
         "RefundSucceeded",
         "PayoutPaid",
+        "WebhookEndpointDisabled",
     ];
     let variants: Vec<Value> = Event::NAMES
         .iter()

@@ -1,0 +1,6 @@
+DROP TABLE webhook_attempts;
+DROP TABLE webhook_deliveries;
+DROP TABLE webhook_endpoints;
+DROP TABLE event_stream_tickets;
+DROP INDEX outbox_events_stream_idx;
+ALTER TABLE outbox_events DROP COLUMN txid;
