@@ -142,6 +142,20 @@ pub fn test_settings() -> Settings {
     n.poll_interval = Duration::from_millis(100);
     n.retry.first_delay = Duration::from_millis(200);
     n.retry.max_delay = Duration::from_millis(400);
+    // Webhooks: names resolve from a fixed map of this machine's receivers only, so no test ever
+    // resolves or reaches a name outside it; the address filter stays on (tests of delivery allow
+    // 127.0.0.0/8 themselves).
+    let w = &mut settings.webhooks;
+    w.static_hosts = Some(
+        [
+            ("hooks.test".to_string(), vec!["127.0.0.1".parse().unwrap()]),
+            ("localhost".to_string(), vec!["127.0.0.1".parse().unwrap()]),
+        ]
+        .into(),
+    );
+    w.retry.first_delay = Duration::from_millis(200);
+    w.retry.max_delay = Duration::from_millis(400);
+    settings.live.poll_interval = Duration::from_millis(200);
     settings
 }
 
@@ -193,7 +207,12 @@ impl TestApp {
     pub fn sibling(&self, adjust: impl FnOnce(&mut Settings)) -> TestApp {
         let mut settings = self.settings.clone();
         adjust(&mut settings);
-        Self::start(settings, self.pool.clone(), None)
+        // Its own pool, as another process would have (its own LISTEN connection included).
+        let pool = match &self.database {
+            Some(database) => db::pool(&database.as_string(), 5).unwrap(),
+            None => self.pool.clone(),
+        };
+        Self::start(settings, pool, None)
     }
 
     /// The app with a pool pointing at a server that does not answer.
