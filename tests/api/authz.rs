@@ -200,6 +200,17 @@ const MATRIX: &[Row] = &[
     // Stripe's webhook is authenticated by its signature, not a token, and exists only with
     // PAYMENT_PROVIDER=stripe (tests/api/stripe.rs); here, under the sandbox, it is 404 to all.
     ("stripeWebhook", [404, 404, 404, 404, 404, 404, 404]),
+    // The live stream is everyone's own; webhook endpoints are their owner's alone (admins too
+    // get 404: an endpoint's secret signs its owner's data).
+    ("streamEvents", [401, 401, 401, 200, 200, 200, 200]),
+    ("createEventStreamTicket", [401, 401, 401, 201, 201, 201, 201]),
+    ("createWebhookEndpoint", [401, 401, 401, 201, 201, 201, 201]),
+    ("listWebhookEndpoints", [401, 401, 401, 200, 200, 200, 200]),
+    ("getWebhookEndpoint", [401, 401, 401, 404, 404, 200, 404]),
+    ("updateWebhookEndpoint", [401, 401, 401, 404, 404, 200, 404]),
+    ("deleteWebhookEndpoint", [401, 401, 401, 404, 404, 204, 404]),
+    ("rotateWebhookSecret", [401, 401, 401, 404, 404, 200, 404]),
+    ("listWebhookDeliveries", [401, 401, 401, 404, 404, 200, 404]),
 ];
 
 /// The people of one scenario: the order's client and creative, someone unrelated, and an admin.
@@ -424,6 +435,19 @@ async fn arrange(app: &TestApp, w: &World, op: &str, n: usize) -> Call {
                 admin: &w.admin,
             };
             crate::authz_money::arrange(app, &parties, op).await
+        }
+        op if crate::authz_live::OPERATIONS.contains(&op) => {
+            crate::authz_live::arrange(
+                app,
+                &Parties {
+                    client: &w.client,
+                    creative: &w.creative,
+                    outsider: &w.outsider,
+                    admin: &w.admin,
+                },
+                op,
+            )
+            .await
         }
         op if crate::authz_more::OPERATIONS.contains(&op) => {
             crate::authz_more::arrange(
@@ -708,6 +732,7 @@ async fn every_operation_answers_each_caller_as_the_matrix_says() {
     let app = TestApp::spawn_with(|s| {
         s.rate_limits.login_per_email_per_minute = 10_000;
         s.rate_limits.login_per_ip_per_minute = 10_000;
+        crate::authz_live::allow_receivers(s);
     })
     .await;
     let w = World::new(&app).await;

@@ -3,6 +3,7 @@
 mod architecture;
 mod auth;
 mod authz;
+mod authz_live;
 mod authz_money;
 mod authz_more;
 mod cli;
