@@ -98,6 +98,9 @@ pub struct LiveSettings {
     /// `LIVE_POLL_INTERVAL`: how often an instance with listeners looks for events when no
     /// `NOTIFY` woke it (events written by workers, or a lost notification).
     pub poll_interval: Duration,
+    /// `LIVE_MAX_DURATION`: a stream ends after this long, and the client reconnects with
+    /// `Last-Event-ID` (its credentials checked afresh).
+    pub max_duration: Duration,
 }
 
 impl LiveSettings {
@@ -113,6 +116,7 @@ impl LiveSettings {
             max_streams_per_user,
             heartbeat: duration(get, "LIVE_HEARTBEAT", "15s")?,
             poll_interval: duration(get, "LIVE_POLL_INTERVAL", "1s")?,
+            max_duration: duration(get, "LIVE_MAX_DURATION", "1h")?,
         })
     }
 }

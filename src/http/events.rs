@@ -55,7 +55,8 @@ const BAD_TICKET: &str = "The ticket is unknown, already used or expired; ask fo
 ///
 /// Authenticate with `Authorization: Bearer …`, or with `?ticket=` from `POST /v1/events/ticket`.
 /// One account may hold 5 streams per server (429 beyond). A client that cannot keep up is
-/// disconnected, and resumes with `Last-Event-ID`. The stream ends when the session does.
+/// disconnected, and resumes with `Last-Event-ID`. The stream ends when the session does, and
+/// after an hour at most (`LIVE_MAX_DURATION`): reconnecting resumes it.
 #[utoipa::path(get, path = "/v1/events", tag = "events", operation_id = "streamEvents",
     security(("bearer" = []), ()),
     params(StreamQuery,

@@ -106,6 +106,9 @@ def _seeded_bodies(op_id, body):
     if (op_id == "putPayoutDestination" and isinstance(iban, str) and 15 <= len(iban) <= 42
             and re.fullmatch(r"[A-Za-z]{2}[0-9]{2}[A-Za-z0-9 ]+", iban)):
         return [dict(body, iban="GB82 WEST 1234 5698 7654 32")]
+    url = body.get("url")
+    if op_id in ("createWebhookEndpoint", "updateWebhookEndpoint") and isinstance(url, str) and len(url) <= 2048:
+        return [dict(body, url="https://hooks.test/fuzzed")]
     if op_id == "assignTicket" and _is_uuid(body.get("assignee_id")):
         return [dict(body, assignee_id=v) for v in SEED["body"]["assignee_id"]]
     if op_id == "extendDueDate" and _is_instant(body.get("due_at")):
@@ -165,7 +168,14 @@ def before_add_examples(ctx, examples):
 INVOICE_CONTENT = {"exceeds_agreed_amount", "too_large", "zero_total", "exceeds_subtotal", "not_in_future",
                    "too_far"}
 
+# What a webhook URL may be refused for beyond its schema: how it parses, and where it resolves.
+WEBHOOK_URL = {"invalid_url", "https_required", "credentials_in_url", "forbidden_address",
+               "unresolvable_host", "too_long"}
 BUSINESS_REFUSALS = {
+    "createWebhookEndpoint": {422: WEBHOOK_URL},
+    "updateWebhookEndpoint": {422: WEBHOOK_URL, 412: {"precondition_failed"}},
+    "listWebhookEndpoints": {400: {"invalid_cursor"}},
+    "listWebhookDeliveries": {400: {"invalid_cursor"}},
     "listOrders": {400: {"invalid_cursor"}},
     "listServices": {400: {"invalid_cursor"}},
     "listOrderTransitions": {400: {"invalid_cursor"}},

@@ -285,6 +285,23 @@ def seed_payments(fuzz, creative, client):
     }
 
 
+def seed_webhooks(fuzz):
+    """Endpoints of the fuzzer's own: some to read, change and rotate, others to delete. Their host
+    (`hooks.test`) is loopback under the run's static resolver; nothing listens there."""
+    def endpoint(i):
+        return call("POST", "/v1/webhook-endpoints", fuzz["token"],
+                    {"url": f"https://hooks.test/seeded-{i}", "events": ["order.placed", "message.posted"]})["id"]
+    kept = [endpoint(i) for i in range(2)]
+    doomed = [endpoint(i) for i in range(2, 4)]
+    return {
+        "getWebhookEndpoint": kept + doomed,
+        "updateWebhookEndpoint": kept,
+        "rotateWebhookSecret": kept,
+        "listWebhookDeliveries": kept,
+        "deleteWebhookEndpoint": doomed,
+    }
+
+
 def main():
     fuzz = register("fuzz@example.test", "Fuzz")
     creative = register("creative@example.test", "Creative")
@@ -342,6 +359,7 @@ def main():
     reviews = seed_reviews(fuzz, creative, client)
     support = seed_support(fuzz, creative, client)
     money = seed_payments(fuzz, creative, client)
+    hooks = seed_webhooks(fuzz)
 
     refresh_tokens = [refresher["refresh"]]
     for _ in range(5):
@@ -375,6 +393,7 @@ def main():
             **reviews,
             **support["path_ids"],
             **money["path_ids"],
+            **hooks,
         },
         "body": {
             "service_id": [other_service],

@@ -42,6 +42,7 @@ pub struct EventStream {
     ready: VecDeque<Bytes>,
     heartbeat: tokio::time::Interval,
     checked: Instant,
+    ends_at: tokio::time::Instant,
 }
 
 impl EventStream {
@@ -55,6 +56,7 @@ impl EventStream {
         replay: bool,
     ) -> Self {
         let every = hub.settings.heartbeat;
+        let ends_at = tokio::time::Instant::now() + hub.settings.max_duration;
         EventStream {
             hub,
             pool,
@@ -70,6 +72,7 @@ impl EventStream {
             ready: VecDeque::from([Bytes::from_static(PREAMBLE)]),
             heartbeat: tokio::time::interval_at(tokio::time::Instant::now() + every, every),
             checked: Instant::now(),
+            ends_at,
         }
     }
 
@@ -146,6 +149,7 @@ impl EventStream {
                     }
                     Err(RecvError::Closed) => return None,
                 },
+                () = tokio::time::sleep_until(self.ends_at) => return None,
                 _ = self.heartbeat.tick() => {
                     if self.checked.elapsed() >= SESSION_CHECK && !self.session_live().await {
                         return None;
