@@ -93,7 +93,8 @@ pub async fn deliver_webhooks(
     wake: crate::wake::Wake,
 ) {
     loop {
-        let busy = match crate::app::webhooks::deliver::deliver_due(&pool, &client, &settings).await {
+        let busy = match crate::app::webhooks::deliver::deliver_due(&pool, &client, &settings).await
+        {
             Ok(n) => n >= crate::app::webhooks::deliver::BATCH as usize,
             Err(e) => {
                 tracing::warn!(error = ?e, "webhook round failed; retrying");
@@ -159,5 +160,6 @@ pub async fn run_once(pool: &DbPool, timings: &OrderTimings) -> anyhow::Result<u
     db::idempotency::delete_expired_keys(&mut conn).await?;
     db::outbox::purge_expired_tokens(&mut conn).await?;
     db::live::purge_tickets(&mut conn).await?;
+    db::webhooks::purge_attempts(&mut conn).await?;
     Ok(moved)
 }

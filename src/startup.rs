@@ -138,6 +138,7 @@ fn cors(origins: &[String]) -> Cors {
             header::CONTENT_TYPE,
             header::IF_MATCH,
             header::HeaderName::from_static("idempotency-key"),
+            header::HeaderName::from_static("last-event-id"),
             header::HeaderName::from_static(request_id::HEADER),
         ])
         .expose_headers([

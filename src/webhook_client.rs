@@ -36,9 +36,10 @@ impl Resolver {
     /// Whether a delivery may connect to `ip`.
     pub fn reachable(&self, ip: IpAddr) -> bool {
         self.destinations.permits(ip)
-            && self.statics.as_ref().is_none_or(|map| {
-                map.values().flatten().any(|known| *known == ip)
-            })
+            && self
+                .statics
+                .as_ref()
+                .is_none_or(|map| map.values().flatten().any(|known| *known == ip))
     }
 
     /// Every address `name` resolves to, unfiltered.
@@ -50,10 +51,11 @@ impl Resolver {
                 .cloned()
                 .ok_or_else(|| format!("`{name}` is not a known host"));
         }
-        let found = tokio::time::timeout(LOOKUP_TIMEOUT, tokio::net::lookup_host((name.as_str(), 0)))
-            .await
-            .map_err(|_| format!("looking up `{name}` timed out"))?
-            .map_err(|e| format!("`{name}` does not resolve: {e}"))?;
+        let found =
+            tokio::time::timeout(LOOKUP_TIMEOUT, tokio::net::lookup_host((name.as_str(), 0)))
+                .await
+                .map_err(|_| format!("looking up `{name}` timed out"))?
+                .map_err(|e| format!("`{name}` does not resolve: {e}"))?;
         let addrs: Vec<IpAddr> = found.map(|a| a.ip()).collect();
         if addrs.is_empty() {
             return Err(format!("`{name}` has no address"));
@@ -72,9 +74,10 @@ impl Resolver {
                 .map_err(|e| Invalid::new("unresolvable_host", e))?,
         };
         match addrs.into_iter().find(|ip| !self.reachable(*ip)) {
-            Some(ip) => Err(Invalid::new(
+            // Which address is not said: the API is no oracle for internal names.
+            Some(_) => Err(Invalid::new(
                 "forbidden_address",
-                format!("resolves to {ip}, a loopback, private, link-local or otherwise internal address; webhooks go to public addresses only"),
+                "points to a loopback, private, link-local or otherwise internal address; webhooks go to public addresses only",
             )),
             None => Ok(()),
         }
@@ -211,7 +214,8 @@ impl WebhookClient {
         Attempt {
             status: Some(status),
             latency_ms: elapsed_ms(started),
-            excerpt: Some(String::from_utf8_lossy(&read).into_owned()),
+            // PostgreSQL text holds no NUL.
+            excerpt: Some(String::from_utf8_lossy(&read).replace('\0', "\u{FFFD}")),
             error: error.filter(|_| !(200..300).contains(&status)),
         }
     }
@@ -260,15 +264,38 @@ mod tests {
         ));
         for host in ["localhost", "meta.test", "mixed.test", "v6.test"] {
             let url = WebhookUrl::parse(&format!("https://{host}/hook"), false).unwrap();
-            assert_eq!(resolver.check(&url).await.unwrap_err().code, "forbidden_address", "{host}");
+            assert_eq!(
+                resolver.check(&url).await.unwrap_err().code,
+                "forbidden_address",
+                "{host}"
+            );
         }
-        for literal in ["127.0.0.1", "127.1", "2130706433", "[::1]", "[fe80::1]", "[::ffff:127.0.0.1]", "10.1.2.3", "172.16.5.4", "192.168.0.1", "100.64.0.1", "169.254.169.254"] {
+        for literal in [
+            "127.0.0.1",
+            "127.1",
+            "2130706433",
+            "[::1]",
+            "[fe80::1]",
+            "[::ffff:127.0.0.1]",
+            "10.1.2.3",
+            "172.16.5.4",
+            "192.168.0.1",
+            "100.64.0.1",
+            "169.254.169.254",
+        ] {
             let url = WebhookUrl::parse(&format!("https://{literal}/hook"), false).unwrap();
-            assert_eq!(resolver.check(&url).await.unwrap_err().code, "forbidden_address", "{literal}");
+            assert_eq!(
+                resolver.check(&url).await.unwrap_err().code,
+                "forbidden_address",
+                "{literal}"
+            );
         }
         // Names outside the map are unknown: the static resolver never asks the system.
         let outside = WebhookUrl::parse("https://example.com/hook", false).unwrap();
-        assert_eq!(resolver.check(&outside).await.unwrap_err().code, "unresolvable_host");
+        assert_eq!(
+            resolver.check(&outside).await.unwrap_err().code,
+            "unresolvable_host"
+        );
     }
 
     #[tokio::test]
@@ -284,8 +311,14 @@ mod tests {
             .unwrap()
             .collect();
         assert_eq!(addrs, vec!["127.0.0.1:0".parse().unwrap()]);
-        assert!(resolver.resolve("meta.test".parse().unwrap()).await.is_err());
-        assert!(resolver.resolve("example.com".parse().unwrap()).await.is_err());
+        assert!(resolver
+            .resolve("meta.test".parse().unwrap())
+            .await
+            .is_err());
+        assert!(resolver
+            .resolve("example.com".parse().unwrap())
+            .await
+            .is_err());
         // With a static map, even a public literal is out of reach: tests touch this machine only.
         assert!(!resolver.reachable("93.184.216.34".parse().unwrap()));
     }
@@ -294,7 +327,11 @@ mod tests {
     async fn a_refused_literal_address_is_never_connected_to() {
         let client = WebhookClient::new(&settings(Some("hooks.test=127.0.0.1"), &[])).unwrap();
         let attempt = client
-            .post("https://169.254.169.254/latest/meta-data", &[], b"{}".to_vec())
+            .post(
+                "https://169.254.169.254/latest/meta-data",
+                &[],
+                b"{}".to_vec(),
+            )
             .await;
         assert!(!attempt.succeeded());
         assert_eq!(attempt.status, None);

@@ -6,6 +6,9 @@
 ALTER TABLE outbox_events ADD COLUMN txid bigint;
 ALTER TABLE outbox_events ALTER COLUMN txid SET DEFAULT (pg_current_xact_id()::text::bigint);
 CREATE INDEX outbox_events_stream_idx ON outbox_events (txid, id) WHERE txid IS NOT NULL;
+-- A resuming stream reads one user's events: found through their recipients, not by scanning
+-- everyone's.
+CREATE INDEX outbox_events_recipients_idx ON outbox_events USING gin (recipients);
 
 -- Single-use tickets for browsers' EventSource, which cannot send an Authorization header. Only
 -- the SHA-256 of a ticket is stored; it is bound to the session that asked for it.

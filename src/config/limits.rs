@@ -2,7 +2,6 @@
 //! and which proxies' `X-Forwarded-For` to believe. Each is configurable; the tests, the contract
 //! fuzz and the benchmark raise them where they would otherwise throttle themselves.
 
-
 use super::{parse, ConfigError, Lookup};
 
 #[derive(Clone, Debug)]

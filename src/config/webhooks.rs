@@ -51,6 +51,15 @@ impl WebhookSettings {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let timeout = duration(get, "WEBHOOK_TIMEOUT", "15s")?;
+        let lease = duration(get, "WEBHOOK_LEASE", "1m")?;
+        // A lease shorter than a send (plus the lookup) would let a second worker send it again.
+        if lease <= timeout + Duration::from_secs(10) {
+            return Err(ConfigError::Invalid {
+                var: "WEBHOOK_LEASE",
+                reason: "must exceed WEBHOOK_TIMEOUT by more than 10 s".into(),
+            });
+        }
         Ok(WebhookSettings {
             allow_http,
             destinations: Destinations { allowed },
@@ -58,7 +67,7 @@ impl WebhookSettings {
                 .map(|v| static_hosts(&v))
                 .transpose()?,
             connect_timeout: duration(get, "WEBHOOK_CONNECT_TIMEOUT", "5s")?,
-            timeout: duration(get, "WEBHOOK_TIMEOUT", "15s")?,
+            timeout,
             retry: RetryPolicy {
                 first_delay: duration(get, "WEBHOOK_RETRY_FIRST_DELAY", "30s")?,
                 max_delay: duration(get, "WEBHOOK_RETRY_MAX_DELAY", "1h")?,
@@ -66,7 +75,7 @@ impl WebhookSettings {
                 max_attempts: i32::MAX,
             },
             disable_after: duration(get, "WEBHOOK_DISABLE_AFTER", "3days")?,
-            lease: duration(get, "WEBHOOK_LEASE", "1m")?,
+            lease,
         })
     }
 }
@@ -74,9 +83,9 @@ impl WebhookSettings {
 fn static_hosts(raw: &str) -> Result<HashMap<String, Vec<IpAddr>>, ConfigError> {
     let mut hosts: HashMap<String, Vec<IpAddr>> = HashMap::new();
     for pair in list(raw) {
-        let parsed = pair
-            .split_once('=')
-            .and_then(|(name, ip)| Some((name.trim().to_ascii_lowercase(), ip.trim().parse().ok()?)));
+        let parsed = pair.split_once('=').and_then(|(name, ip)| {
+            Some((name.trim().to_ascii_lowercase(), ip.trim().parse().ok()?))
+        });
         let Some((name, ip)) = parsed.filter(|(name, _)| !name.is_empty()) else {
             return Err(ConfigError::Invalid {
                 var: "WEBHOOK_STATIC_HOSTS",
@@ -127,9 +136,13 @@ mod tests {
 
     #[test]
     fn static_hosts_map_names_to_addresses_and_refuse_garbage() {
-        let hosts = static_hosts("Hooks.test=127.0.0.1, hooks.test=::1,localhost=127.0.0.1").unwrap();
+        let hosts =
+            static_hosts("Hooks.test=127.0.0.1, hooks.test=::1,localhost=127.0.0.1").unwrap();
         assert_eq!(hosts["hooks.test"].len(), 2);
-        assert_eq!(hosts["localhost"], vec!["127.0.0.1".parse::<IpAddr>().unwrap()]);
+        assert_eq!(
+            hosts["localhost"],
+            vec!["127.0.0.1".parse::<IpAddr>().unwrap()]
+        );
         assert!(static_hosts("hooks.test").is_err());
         assert!(static_hosts("hooks.test=nope").is_err());
         assert!(static_hosts("=127.0.0.1").is_err());

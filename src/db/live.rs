@@ -85,7 +85,7 @@ pub async fn after(
     .bind::<BigInt, _>(after.txid)
     .bind::<SqlUuid, _>(after.id)
     .bind::<BigInt, _>(horizon)
-    .bind::<Array<Text>, _>(types.iter().map(|t| t.to_string()).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(types.iter().map(ToString::to_string).collect::<Vec<_>>())
     .bind::<BigInt, _>(limit)
     .load(conn)
     .await
@@ -110,7 +110,7 @@ pub async fn replay(
     .bind::<BigInt, _>(after.txid)
     .bind::<SqlUuid, _>(after.id)
     .bind::<BigInt, _>(horizon)
-    .bind::<Array<Text>, _>(types.iter().map(|t| t.to_string()).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(types.iter().map(ToString::to_string).collect::<Vec<_>>())
     .bind::<SqlUuid, _>(user)
     .bind::<Timestamptz, _>(since)
     .bind::<BigInt, _>(limit)
@@ -118,12 +118,15 @@ pub async fn replay(
     .await
 }
 
-/// Where event `id` sits in the stream, if it is one of `user`'s events written since `since`.
+/// Where event `id` sits in the stream, if it is one of `user`'s events written since `since` and
+/// below `horizon` (an id learnt elsewhere, from a notification or a webhook, may be of a
+/// transaction newer than some still running: resuming after it could skip theirs).
 pub async fn position_of(
     conn: &mut AsyncPgConnection,
     user: UserId,
     id: Uuid,
     since: DateTime<Utc>,
+    horizon: i64,
 ) -> QueryResult<Option<Position>> {
     #[derive(QueryableByName)]
     struct P {
@@ -131,16 +134,43 @@ pub async fn position_of(
         txid: i64,
     }
     let found: Option<P> = prepared(
-        "SELECT txid FROM outbox_events WHERE id = $1 AND txid IS NOT NULL \
+        "SELECT txid FROM outbox_events WHERE id = $1 AND txid IS NOT NULL AND txid < $4 \
            AND recipients @> ARRAY[$2]::uuid[] AND created_at >= $3",
     )
     .bind::<SqlUuid, _>(id)
     .bind::<SqlUuid, _>(user)
     .bind::<Timestamptz, _>(since)
+    .bind::<BigInt, _>(horizon)
     .get_result(conn)
     .await
     .optional()?;
     Ok(found.map(|p| Position { txid: p.txid, id }))
+}
+
+/// The smallest UUIDv7 of millisecond `t`: ids (time-ordered) from it on were made at `t` or later.
+pub(crate) fn v7_floor(t: DateTime<Utc>) -> Uuid {
+    let ms = u128::try_from(t.timestamp_millis()).unwrap_or(0);
+    Uuid::from_u128((ms << 80) | (0x7 << 76))
+}
+
+/// Where a replay of everything since `since` starts: before the oldest transaction that wrote an
+/// event since then (found through the primary key: ids are time-ordered), or at `horizon` when
+/// there is none.
+pub async fn window_start(
+    conn: &mut AsyncPgConnection,
+    since: DateTime<Utc>,
+    horizon: i64,
+) -> QueryResult<Position> {
+    #[derive(QueryableByName)]
+    struct M {
+        #[diesel(sql_type = diesel::sql_types::Nullable<BigInt>)]
+        txid: Option<i64>,
+    }
+    let m: M = prepared("SELECT min(txid) AS txid FROM outbox_events WHERE id >= $1")
+        .bind::<SqlUuid, _>(v7_floor(since))
+        .get_result(conn)
+        .await?;
+    Ok(Position::at(m.txid.map_or(horizon, |t| t.min(horizon))))
 }
 
 pub async fn insert_ticket(
@@ -196,4 +226,19 @@ pub async fn purge_tickets(conn: &mut AsyncPgConnection) -> QueryResult<usize> {
     prepared("DELETE FROM event_stream_tickets WHERE expires_at < now() - interval '1 hour'")
         .execute(conn)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_v7_floor_sorts_before_every_id_of_its_millisecond_and_after_the_one_before() {
+        let t = Utc::now();
+        let id = Uuid::now_v7();
+        let floor = v7_floor(t - chrono::Duration::milliseconds(1));
+        assert!(floor < id);
+        assert!(v7_floor(t + chrono::Duration::seconds(1)) > id);
+        assert_eq!(floor.get_version_num(), 7);
+    }
 }

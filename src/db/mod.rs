@@ -10,6 +10,7 @@ pub mod deliveries;
 pub mod idempotency;
 pub mod invoices;
 pub mod ledger;
+pub mod live;
 pub mod messages;
 pub mod notifications;
 pub mod orders;
@@ -26,7 +27,6 @@ pub mod sessions;
 pub mod support;
 mod types;
 pub mod users;
-pub mod live;
 pub mod webhooks;
 
 use std::time::Duration;

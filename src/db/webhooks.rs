@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Bool, Int4, Interval, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{
+    Array, BigInt, Bool, Int4, Interval, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid,
+};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
@@ -169,18 +171,28 @@ pub async fn rotate(
     overlap_until: DateTime<Utc>,
 ) -> QueryResult<Option<EndpointRow>> {
     use webhook_endpoints::dsl as e;
-    diesel::update(e::webhook_endpoints.filter(e::id.eq(id)).filter(e::owner_id.eq(owner)))
-        .set((
-            e::previous_secret.eq(e::secret.nullable()),
-            e::previous_secret_expires_at.eq(overlap_until),
-            e::secret.eq(secret),
-            e::version.eq(e::version + 1),
-            e::updated_at.eq(diesel::dsl::now),
-        ))
-        .returning(EndpointRow::as_returning())
-        .get_result(conn)
-        .await
-        .optional()
+    diesel::update(
+        e::webhook_endpoints
+            .filter(e::id.eq(id))
+            .filter(e::owner_id.eq(owner)),
+    )
+    // One rotation at a time: a second would cut the first old secret off at once.
+    .filter(
+        e::previous_secret_expires_at
+            .is_null()
+            .or(e::previous_secret_expires_at.le(diesel::dsl::now)),
+    )
+    .set((
+        e::previous_secret.eq(e::secret.nullable()),
+        e::previous_secret_expires_at.eq(overlap_until),
+        e::secret.eq(secret),
+        e::version.eq(e::version + 1),
+        e::updated_at.eq(diesel::dsl::now),
+    ))
+    .returning(EndpointRow::as_returning())
+    .get_result(conn)
+    .await
+    .optional()
 }
 
 pub async fn delete(
@@ -315,6 +327,7 @@ pub async fn claim_due(
         "WITH due AS ( \
            SELECT d.id FROM webhook_deliveries d \
            JOIN webhook_endpoints e ON e.id = d.endpoint_id AND e.enabled \
+           JOIN users u ON u.id = e.owner_id AND u.disabled_at IS NULL \
            WHERE d.status = 'pending' AND d.next_attempt_at <= now() \
            ORDER BY d.next_attempt_at LIMIT $1 FOR UPDATE OF d SKIP LOCKED), \
          claimed AS ( \
@@ -345,9 +358,11 @@ pub struct NewAttempt<'a> {
 
 pub async fn record_attempt(conn: &mut AsyncPgConnection, a: NewAttempt<'_>) -> QueryResult<()> {
     prepared(
+        // Nothing is logged for a delivery deleted meanwhile (with its endpoint).
         "INSERT INTO webhook_attempts (id, delivery_id, endpoint_id, event_id, event_type, attempt, \
            succeeded, status_code, latency_ms, response_excerpt, error) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 \
+         WHERE EXISTS (SELECT 1 FROM webhook_deliveries WHERE id = $2)",
     )
     .bind::<SqlUuid, _>(Uuid::now_v7())
     .bind::<SqlUuid, _>(a.delivery.id)
@@ -438,6 +453,16 @@ pub async fn mark_failing(
 pub async fn fail_pending(conn: &mut AsyncPgConnection, endpoint: Uuid) -> QueryResult<usize> {
     prepared("UPDATE webhook_deliveries SET status = 'failed' WHERE endpoint_id = $1 AND status = 'pending'")
         .bind::<SqlUuid, _>(endpoint)
+        .execute(conn)
+        .await
+}
+
+/// Deletes delivery attempts older than 30 days (the log is for debugging recent deliveries).
+pub async fn purge_attempts(conn: &mut AsyncPgConnection) -> QueryResult<usize> {
+    // Ids are time-ordered: the primary key finds the old rows.
+    let before = super::live::v7_floor(Utc::now() - chrono::Duration::days(30));
+    prepared("DELETE FROM webhook_attempts WHERE id < $1")
+        .bind::<SqlUuid, _>(before)
         .execute(conn)
         .await
 }

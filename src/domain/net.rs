@@ -55,7 +55,7 @@ fn masked(bits: u128, prefix: u8, width: u8) -> u128 {
 /// Ranges no webhook may reach unless `WEBHOOK_ALLOWED_CIDRS` lets it: this machine, private
 /// networks, link-local (cloud metadata at 169.254.169.254 included), CGNAT, and every range that
 /// is not a unicast address on the public internet.
-const FORBIDDEN: [&str; 24] = [
+const FORBIDDEN: [&str; 26] = [
     "0.0.0.0/8",       // "this network"
     "10.0.0.0/8",      // private
     "100.64.0.0/10",   // carrier-grade NAT
@@ -75,6 +75,8 @@ const FORBIDDEN: [&str; 24] = [
     "::1/128",         // loopback
     "64:ff9b:1::/48",  // local-use NAT64
     "100::/64",        // discard
+    "2001::/23",       // IETF protocol assignments, Teredo (2001::/32) included
+    "::ffff:0:0/96",   // SIIT IPv4-translated
     "2001:db8::/32",   // documentation
     "fc00::/7",        // unique local
     "fe80::/10",       // link-local
@@ -167,6 +169,8 @@ mod tests {
             "64:ff9b::a9fe:a9fe",
             "2002:7f00:1::",
             "ff02::1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "::ffff:0:7f00:1",
         ] {
             assert!(!none.permits(ip(bad)), "{bad} should be refused");
         }

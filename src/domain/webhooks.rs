@@ -161,7 +161,10 @@ mod tests {
         assert_eq!(code("http://hooks.example.com/", false), "https_required");
         assert!(WebhookUrl::parse("http://hooks.example.com/", true).is_ok());
         assert_eq!(code("ftp://hooks.example.com/", true), "https_required");
-        assert_eq!(code("https://u:p@hooks.example.com/", false), "credentials_in_url");
+        assert_eq!(
+            code("https://u:p@hooks.example.com/", false),
+            "credentials_in_url"
+        );
         assert_eq!(code("not a url", false), "invalid_url");
         assert_eq!(code("/relative", false), "invalid_url");
         let long = format!("https://a.example/{}", "x".repeat(MAX_URL_LEN));

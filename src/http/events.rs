@@ -17,7 +17,7 @@ use crate::db;
 #[derive(OpenApi)]
 #[openapi(
     paths(stream_events, create_ticket),
-    components(schemas(EventStreamTicket))
+    components(schemas(EventStreamTicket, ServerSentEvent))
 )]
 pub struct Api;
 
@@ -33,6 +33,10 @@ pub struct StreamQuery {
     /// (browsers' `EventSource`). Single use, valid 30 seconds.
     #[param(max_length = 64)]
     ticket: Option<String>,
+    /// The same as the `Last-Event-ID` header, for a client that reconnects with a new ticket (a
+    /// new `EventSource` cannot set the header). The header wins when both are sent.
+    #[param(max_length = 64)]
+    last_event_id: Option<String>,
 }
 
 const BAD_TICKET: &str = "The ticket is unknown, already used or expired; ask for a new one.";
@@ -51,7 +55,8 @@ const BAD_TICKET: &str = "The ticket is unknown, already used or expired; ask fo
 /// `data` is the envelope described by the `Event` schema. Lines starting with `:` are heartbeats
 /// (every 15 s). Reconnect with `Last-Event-ID` (EventSource does so by itself) to receive, in
 /// order, whatever happened since that event, up to 24 hours back; an id the server does not know
-/// replays the last 24 hours. Nothing is skipped and nothing sent twice.
+/// (or anything that is not an event id) replays the last 24 hours. Nothing is skipped and nothing
+/// sent twice.
 ///
 /// Authenticate with `Authorization: Bearer …`, or with `?ticket=` from `POST /v1/events/ticket`.
 /// One account may hold 5 streams per server (429 beyond). A client that cannot keep up is
@@ -60,11 +65,10 @@ const BAD_TICKET: &str = "The ticket is unknown, already used or expired; ask fo
 #[utoipa::path(get, path = "/v1/events", tag = "events", operation_id = "streamEvents",
     security(("bearer" = []), ()),
     params(StreamQuery,
-        ("Last-Event-ID" = Option<String>, Header, max_length = 36, format = Uuid,
+        ("Last-Event-ID" = Option<String>, Header, max_length = 64,
             description = "The `id` of the last event received, to resume after it")),
     responses(
-        (status = 200, description = "The stream; it stays open", content_type = "text/event-stream", body = String,
-            example = json!("retry: 3000\n: connected\n\nid: 0193a0a4-7000-7c41-9a0e-2f1b7c9d8e10\nevent: order.placed\ndata: {\"id\":\"0193a0a4-7000-7c41-9a0e-2f1b7c9d8e10\",\"type\":\"order.placed\",\"created_at\":\"2026-11-28T15:12:52.000000Z\",\"data\":{}}\n\n")),
+        (status = 200, description = "The stream; it stays open", content_type = "text/event-stream", body = ServerSentEvent),
         (status = 400, response = docs::BadRequest),
         (status = 401, response = docs::Unauthorized),
         (status = 429, response = docs::RateLimited),
@@ -74,8 +78,9 @@ async fn stream_events(
     req: HttpRequest,
     query: web::Query<StreamQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let last_event_id = last_event_id(&req)?;
-    let ticket = query.into_inner().ticket.filter(|t| !t.is_empty());
+    let query = query.into_inner();
+    let last_event_id = last_event_id(&req, query.last_event_id.as_deref());
+    let ticket = query.ticket.filter(|t| !t.is_empty());
     let mut conn = db::connection(&state.pool).await?;
     let listener = match ticket {
         Some(ticket) => live::redeem_ticket(&mut conn, &ticket)
@@ -99,20 +104,34 @@ async fn stream_events(
         .streaming(stream.into_stream()))
 }
 
-fn last_event_id(req: &HttpRequest) -> Result<Option<Uuid>, ApiError> {
-    let Some(raw) = req.headers().get("last-event-id") else {
-        return Ok(None);
-    };
-    let raw = raw.to_str().unwrap_or("").trim();
+/// What to resume after: `None` for a fresh stream; an id that is no event's (not even a UUID)
+/// stands for "some point before now" and replays the window, as an unknown event id does.
+fn last_event_id(req: &HttpRequest, query: Option<&str>) -> Option<Uuid> {
+    let header = req
+        .headers()
+        .get("last-event-id")
+        .map(|v| v.to_str().unwrap_or_default());
+    let raw = header.or(query)?.trim();
     if raw.is_empty() {
-        return Ok(None);
+        return None;
     }
-    Uuid::parse_str(raw).map(Some).map_err(|_| {
-        ApiError::bad_request(
-            "invalid_last_event_id",
-            "Last-Event-ID must be the id of an event this stream sent.",
-        )
-    })
+    Some(Uuid::parse_str(raw).unwrap_or(Uuid::nil()))
+}
+
+/// One event of the stream as SSE frames it (`id:`, `event:`, `data:` lines); the first frame
+/// carries only `retry:`.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"id": "0193a0a4-7000-7c41-9a0e-2f1b7c9d8e10", "event": "order.placed",
+    "data": "{\"id\":\"0193a0a4-7000-7c41-9a0e-2f1b7c9d8e10\",\"type\":\"order.placed\",\"created_at\":\"2026-11-28T15:12:52.000000Z\",\"data\":{}}"}))]
+pub struct ServerSentEvent {
+    /// The event's id: send it back as `Last-Event-ID` to resume after it.
+    pub id: Option<String>,
+    /// The event type (`order.placed`, …).
+    pub event: Option<String>,
+    /// The envelope as one line of JSON: an `Event`.
+    pub data: Option<String>,
+    /// How long EventSource waits before reconnecting, in milliseconds.
+    pub retry: Option<i64>,
 }
 
 /// A single-use ticket for `GET /v1/events?ticket=`.
@@ -129,7 +148,9 @@ pub struct EventStreamTicket {
 ///
 /// Browsers' `EventSource` sends no headers: ask for a ticket with your bearer token, then open
 /// `new EventSource("/v1/events?ticket=" + ticket)` within 30 seconds. A ticket works once, and
-/// only while the session that asked for it lasts.
+/// only while the session that asked for it lasts, so EventSource's own reconnection (same URL)
+/// is refused: on `error`, close it, get a new ticket, and open
+/// `/v1/events?ticket=<new>&last_event_id=<the last id received>` to carry on where it stopped.
 #[utoipa::path(post, path = "/v1/events/ticket", tag = "events", operation_id = "createEventStreamTicket",
     security(("bearer" = [])),
     responses(

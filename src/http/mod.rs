@@ -8,8 +8,8 @@ pub mod auth_user;
 pub mod client_ip;
 pub mod dashboard;
 pub mod docs;
-pub mod events;
 mod docs_finish;
+pub mod events;
 /// The one error type, shared by every layer; its problem+json rendering lives with it.
 pub use crate::error;
 pub mod extract;

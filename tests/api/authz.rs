@@ -203,7 +203,10 @@ const MATRIX: &[Row] = &[
     // The live stream is everyone's own; webhook endpoints are their owner's alone (admins too
     // get 404: an endpoint's secret signs its owner's data).
     ("streamEvents", [401, 401, 401, 200, 200, 200, 200]),
-    ("createEventStreamTicket", [401, 401, 401, 201, 201, 201, 201]),
+    (
+        "createEventStreamTicket",
+        [401, 401, 401, 201, 201, 201, 201],
+    ),
     ("createWebhookEndpoint", [401, 401, 401, 201, 201, 201, 201]),
     ("listWebhookEndpoints", [401, 401, 401, 200, 200, 200, 200]),
     ("getWebhookEndpoint", [401, 401, 401, 404, 404, 200, 404]),

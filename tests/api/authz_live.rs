@@ -22,7 +22,8 @@ pub const OPERATIONS: [&str; 9] = [
 
 /// What the matrix's app needs: a range the endpoints' host (`hooks.test`, loopback) may be in.
 pub fn allow_receivers(s: &mut createspace::config::Settings) {
-    s.webhooks.destinations.allowed = vec![createspace::config::IpNet::parse("127.0.0.0/8").unwrap()];
+    s.webhooks.destinations.allowed =
+        vec![createspace::config::IpNet::parse("127.0.0.0/8").unwrap()];
 }
 
 /// A fresh endpoint of the client's (the owner), the only one it has, so the per-account limit
@@ -64,7 +65,9 @@ pub async fn arrange(app: &TestApp, p: &Parties<'_>, op: &str) -> Call {
     let path = format!("/v1/webhook-endpoints/{id}");
     let mut c = match op {
         "getWebhookEndpoint" => call(Method::GET, path.clone(), None),
-        "updateWebhookEndpoint" => call(Method::PATCH, path.clone(), Some(json!({"enabled": false}))),
+        "updateWebhookEndpoint" => {
+            call(Method::PATCH, path.clone(), Some(json!({"enabled": false})))
+        }
         "deleteWebhookEndpoint" => call(Method::DELETE, path.clone(), None),
         "rotateWebhookSecret" => call(Method::POST, format!("{path}/rotate-secret"), None),
         "listWebhookDeliveries" => call(Method::GET, format!("{path}/deliveries"), None),

@@ -94,7 +94,10 @@ async fn create_endpoint(app: &TestApp, owner: &TestUser, url: &str, events: &[&
 
 /// The documented recipe: HMAC-SHA256 over `t`, `.`, and the raw body; any `v1` may match.
 fn verifies(secret: &str, header: &str, body: &[u8]) -> bool {
-    let parts: Vec<(&str, &str)> = header.split(',').filter_map(|p| p.split_once('=')).collect();
+    let parts: Vec<(&str, &str)> = header
+        .split(',')
+        .filter_map(|p| p.split_once('='))
+        .collect();
     let Some(t) = parts.iter().find(|(k, _)| *k == "t").map(|(_, v)| *v) else {
         return false;
     };
@@ -102,7 +105,12 @@ fn verifies(secret: &str, header: &str, body: &[u8]) -> bool {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(format!("{t}.").as_bytes());
     mac.update(body);
-    let expected: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    let expected: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     fresh && parts.iter().any(|(k, v)| *k == "v1" && *v == expected)
 }
 
@@ -114,7 +122,10 @@ async fn wait_for(r: &Receiver, n: usize) -> Vec<Received> {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("the receiver got {} of {n} deliveries", r.got.lock().unwrap().len());
+    panic!(
+        "the receiver got {} of {n} deliveries",
+        r.got.lock().unwrap().len()
+    );
 }
 
 #[tokio::test]
@@ -124,7 +135,8 @@ async fn each_event_reaches_the_receiver_once_across_two_workers_signed_by_the_d
     let (url, r) = receiver(0).await;
     let client = app.register("client").await;
     let creative = app.register("creative").await;
-    let endpoint = create_endpoint(&app, &creative, &url, &["order.placed", "message.posted"]).await;
+    let endpoint =
+        create_endpoint(&app, &creative, &url, &["order.placed", "message.posted"]).await;
     let secret = endpoint["secret"].as_str().unwrap().to_string();
     assert!(secret.starts_with("whsec_"));
 
@@ -153,7 +165,10 @@ async fn each_event_reaches_the_receiver_once_across_two_workers_signed_by_the_d
         assert_eq!(envelope["id"], g.event_id.as_str());
         assert!(orders.contains(&envelope["data"]["order_id"]), "{envelope}");
     }
-    let path = format!("/v1/webhook-endpoints/{}/deliveries", endpoint["id"].as_str().unwrap());
+    let path = format!(
+        "/v1/webhook-endpoints/{}/deliveries",
+        endpoint["id"].as_str().unwrap()
+    );
     let log = json_ok(app.get(&path, &creative.token).await, StatusCode::OK).await;
     let attempts = log["data"].as_array().unwrap();
     assert_eq!(attempts.len(), 8);
@@ -175,23 +190,42 @@ async fn a_receiver_that_fails_twice_gets_the_event_on_the_third_attempt() {
     let got = wait_for(&r, 3).await;
     assert!(got.iter().all(|g| g.event_id == got[0].event_id));
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert_eq!(r.got.lock().unwrap().len(), 3, "no attempt after the success");
-    let path = format!("/v1/webhook-endpoints/{}/deliveries", endpoint["id"].as_str().unwrap());
+    assert_eq!(
+        r.got.lock().unwrap().len(),
+        3,
+        "no attempt after the success"
+    );
+    let path = format!(
+        "/v1/webhook-endpoints/{}/deliveries",
+        endpoint["id"].as_str().unwrap()
+    );
     let log = json_ok(app.get(&path, &creative.token).await, StatusCode::OK).await;
     let seen: Vec<(i64, i64)> = log["data"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|a| (a["attempt"].as_i64().unwrap(), a["status_code"].as_i64().unwrap()))
+        .map(|a| {
+            (
+                a["attempt"].as_i64().unwrap(),
+                a["status_code"].as_i64().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(seen, vec![(3, 200), (2, 500), (1, 500)]);
     let now = json_ok(
-        app.get(&format!("/v1/webhook-endpoints/{}", endpoint["id"].as_str().unwrap()), &creative.token)
-            .await,
+        app.get(
+            &format!("/v1/webhook-endpoints/{}", endpoint["id"].as_str().unwrap()),
+            &creative.token,
+        )
+        .await,
         StatusCode::OK,
     )
     .await;
-    assert_eq!(now["failing_since"], Value::Null, "a success clears the failure");
+    assert_eq!(
+        now["failing_since"],
+        Value::Null,
+        "a success clears the failure"
+    );
 }
 
 #[tokio::test]
@@ -202,8 +236,15 @@ async fn a_rotated_secret_signs_alongside_the_new_one() {
     let creative = app.register("creative").await;
     let endpoint = create_endpoint(&app, &creative, &url, &["order.placed"]).await;
     let old = endpoint["secret"].as_str().unwrap().to_string();
-    let path = format!("/v1/webhook-endpoints/{}/rotate-secret", endpoint["id"].as_str().unwrap());
-    let rotated = json_ok(app.post(&path, Some(&creative.token), &json!({})).await, StatusCode::OK).await;
+    let path = format!(
+        "/v1/webhook-endpoints/{}/rotate-secret",
+        endpoint["id"].as_str().unwrap()
+    );
+    let rotated = json_ok(
+        app.post(&path, Some(&creative.token), &json!({})).await,
+        StatusCode::OK,
+    )
+    .await;
     let new = rotated["secret"].as_str().unwrap().to_string();
     assert_ne!(old, new);
     assert!(rotated["secret_rotated_until"].is_string());
@@ -214,7 +255,12 @@ async fn a_rotated_secret_signs_alongside_the_new_one() {
     assert!(verifies(&new, &got[0].signature, &got[0].body));
     assert!(verifies(&old, &got[0].signature, &got[0].body));
     // The secret is shown on creation and rotation only.
-    let read = app.get(&format!("/v1/webhook-endpoints/{}", endpoint["id"].as_str().unwrap()), &creative.token).await;
+    let read = app
+        .get(
+            &format!("/v1/webhook-endpoints/{}", endpoint["id"].as_str().unwrap()),
+            &creative.token,
+        )
+        .await;
     assert!(json_ok(read, StatusCode::OK).await.get("secret").is_none());
 }
 
@@ -230,8 +276,13 @@ async fn an_endpoint_failing_past_the_limit_is_disabled_and_its_owner_told() {
     wait_for(&r, 2).await;
 
     let mut state = Value::Null;
-    for _ in 0..60 {
-        state = json_ok(app.get(&format!("/v1/webhook-endpoints/{id}"), &creative.token).await, StatusCode::OK).await;
+    for _ in 0..300 {
+        state = json_ok(
+            app.get(&format!("/v1/webhook-endpoints/{id}"), &creative.token)
+                .await,
+            StatusCode::OK,
+        )
+        .await;
         if state["enabled"] == false {
             break;
         }
@@ -240,9 +291,17 @@ async fn an_endpoint_failing_past_the_limit_is_disabled_and_its_owner_told() {
     assert_eq!(state["enabled"], false, "{state}");
     assert_eq!(state["disabled_reason"], "failing");
     let mut told = false;
-    for _ in 0..60 {
-        let inbox = json_ok(app.get("/v1/notifications", &creative.token).await, StatusCode::OK).await;
-        told = inbox["data"].as_array().unwrap().iter().any(|n| n["event_type"] == "webhook_endpoint.disabled");
+    for _ in 0..300 {
+        let inbox = json_ok(
+            app.get("/v1/notifications", &creative.token).await,
+            StatusCode::OK,
+        )
+        .await;
+        told = inbox["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["event_type"] == "webhook_endpoint.disabled");
         if told {
             break;
         }
@@ -252,10 +311,20 @@ async fn an_endpoint_failing_past_the_limit_is_disabled_and_its_owner_told() {
     let attempts_then = r.got.lock().unwrap().len();
     app.place_order(&client, &creative).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(r.got.lock().unwrap().len(), attempts_then, "a disabled endpoint gets nothing");
+    assert_eq!(
+        r.got.lock().unwrap().len(),
+        attempts_then,
+        "a disabled endpoint gets nothing"
+    );
 
     // Enabling it again clears the failure.
-    let res = app.patch(&format!("/v1/webhook-endpoints/{id}"), &creative.token, &json!({"enabled": true})).await;
+    let res = app
+        .patch(
+            &format!("/v1/webhook-endpoints/{id}"),
+            &creative.token,
+            &json!({"enabled": true}),
+        )
+        .await;
     let enabled = json_ok(res, StatusCode::OK).await;
     assert_eq!(enabled["enabled"], true);
     assert_eq!(enabled["disabled_reason"], Value::Null);
@@ -269,7 +338,11 @@ async fn endpoints_at_internal_addresses_are_refused_whatever_the_spelling() {
     let owner = app.register("owner").await;
     let refuse = async |url: &str, code: &str| {
         let res = app
-            .post("/v1/webhook-endpoints", Some(&owner.token), &json!({"url": url, "events": ["order.placed"]}))
+            .post(
+                "/v1/webhook-endpoints",
+                Some(&owner.token),
+                &json!({"url": url, "events": ["order.placed"]}),
+            )
             .await;
         let body = problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
         assert_eq!(body["errors"][0]["field"], "url", "{url}: {body}");
@@ -312,16 +385,36 @@ async fn an_endpoint_is_its_owners_alone_and_subscriptions_are_checked() {
     let endpoint = create_endpoint(&app, &owner, &url, &["order.placed"]).await;
     let path = format!("/v1/webhook-endpoints/{}", endpoint["id"].as_str().unwrap());
     problem(app.get(&path, &other.token).await, StatusCode::NOT_FOUND).await;
-    let res = app.patch(&path, &other.token, &json!({"enabled": false})).await;
+    let res = app
+        .patch(&path, &other.token, &json!({"enabled": false}))
+        .await;
     problem(res, StatusCode::NOT_FOUND).await;
-    let res = app.request(Method::DELETE, &path, Some(&other.token)).send().await.unwrap();
+    let res = app
+        .request(Method::DELETE, &path, Some(&other.token))
+        .send()
+        .await
+        .unwrap();
     problem(res, StatusCode::NOT_FOUND).await;
-    let res = app.post(&format!("{path}/rotate-secret"), Some(&other.token), &json!({})).await;
+    let res = app
+        .post(
+            &format!("{path}/rotate-secret"),
+            Some(&other.token),
+            &json!({}),
+        )
+        .await;
     problem(res, StatusCode::NOT_FOUND).await;
 
-    for events in [json!([]), json!(["user.password_reset_requested"]), json!(["order.nope"])] {
+    for events in [
+        json!([]),
+        json!(["user.password_reset_requested"]),
+        json!(["order.nope"]),
+    ] {
         let res = app
-            .post("/v1/webhook-endpoints", Some(&owner.token), &json!({"url": url, "events": events}))
+            .post(
+                "/v1/webhook-endpoints",
+                Some(&owner.token),
+                &json!({"url": url, "events": events}),
+            )
             .await;
         let body = problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
         assert_eq!(body["errors"][0]["field"], "events");
@@ -338,10 +431,21 @@ async fn an_endpoint_is_its_owners_alone_and_subscriptions_are_checked() {
         create_endpoint(&app, &owner, &url, &["order.placed"]).await;
     }
     let res = app
-        .post("/v1/webhook-endpoints", Some(&owner.token), &json!({"url": url, "events": ["order.placed"]}))
+        .post(
+            "/v1/webhook-endpoints",
+            Some(&owner.token),
+            &json!({"url": url, "events": ["order.placed"]}),
+        )
         .await;
-    assert_eq!(problem(res, StatusCode::CONFLICT).await["code"], "too_many_webhook_endpoints");
-    let res = app.request(Method::DELETE, &path, Some(&owner.token)).send().await.unwrap();
+    assert_eq!(
+        problem(res, StatusCode::CONFLICT).await["code"],
+        "too_many_webhook_endpoints"
+    );
+    let res = app
+        .request(Method::DELETE, &path, Some(&owner.token))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     problem(app.get(&path, &owner.token).await, StatusCode::NOT_FOUND).await;
 }

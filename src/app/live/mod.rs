@@ -150,7 +150,10 @@ impl Hub {
 
     /// Counts a stream of `user`'s in, or refuses it past `LIVE_MAX_STREAMS_PER_USER`.
     fn admit(self: &Arc<Self>, user: UserId) -> Result<Admission, ApiError> {
-        let mut open = self.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut open = self
+            .open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let n = open.entry(user).or_default();
         if *n >= self.settings.max_streams_per_user {
             return Err(ApiError::RateLimited {
@@ -210,12 +213,13 @@ pub async fn open(
     let (start, replay) = match last_event_id {
         None => (now, false),
         Some(id) => {
-            let at = db::position_of(&mut conn, listener.user, id, since)
-                .await?
-                .unwrap_or(Position {
-                    txid: i64::MIN,
-                    id: Uuid::nil(),
-                });
+            let horizon = db::horizon(&mut conn).await?;
+            let at = match db::position_of(&mut conn, listener.user, id, since, horizon).await? {
+                Some(at) => at,
+                // Unknown here (too old, someone else's, made up): the whole window, read from
+                // its start rather than from the beginning of the table.
+                None => db::window_start(&mut conn, since, horizon).await?,
+            };
             (at, true)
         }
     };

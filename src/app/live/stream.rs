@@ -10,7 +10,7 @@ use chrono::Utc;
 use futures_util::Stream;
 use tokio::sync::broadcast::{self, error::RecvError};
 
-use super::{replay_since, Admission, Hub, LiveEvent, Listener, PAGE};
+use super::{replay_since, Admission, Hub, Listener, LiveEvent, PAGE};
 use crate::db::live::{self as db, Position};
 use crate::db::{self as database, DbPool};
 
@@ -26,7 +26,9 @@ enum Phase {
     Replay,
     /// Sending what the hub fans out. `fresh`: just caught up, so a lag is the replay's doing
     /// (the hub kept sending meanwhile), not a slow client's.
-    Live { fresh: bool },
+    Live {
+        fresh: bool,
+    },
     Ended,
 }
 
@@ -168,7 +170,12 @@ impl EventStream {
             return true;
         };
         !matches!(
-            crate::db::sessions::active_caller(&mut conn, self.listener.user, self.listener.session).await,
+            crate::db::sessions::active_caller(
+                &mut conn,
+                self.listener.user,
+                self.listener.session
+            )
+            .await,
             Ok(None)
         )
     }

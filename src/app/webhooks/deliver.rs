@@ -30,16 +30,33 @@ pub async fn deliver_due(
     client: &WebhookClient,
     settings: &WebhookSettings,
 ) -> anyhow::Result<usize> {
-    let mut conn = database::connection(pool).await?;
-    let claimed = db::claim_due(&mut conn, BATCH, settings.lease).await?;
+    let claimed = {
+        let mut conn = database::connection(pool).await?;
+        db::claim_due(&mut conn, BATCH, settings.lease).await?
+    };
     let n = claimed.len();
-    let sent = futures_util::future::join_all(claimed.into_iter().map(async |d| {
-        let attempt = send(client, &d).await;
-        (d, attempt)
-    }))
-    .await;
-    for (delivery, attempt) in sent {
-        settle(&mut conn, settings, &delivery, &attempt).await?;
+    if n == 0 {
+        return Ok(0);
+    }
+    // No connection is held while receivers take their time, and each delivery is settled as
+    // soon as its answer is in, whatever the others are doing.
+    let mut sending: futures_util::stream::FuturesUnordered<_> = claimed
+        .into_iter()
+        .map(async |d| {
+            let attempt = send(client, &d).await;
+            (d, attempt)
+        })
+        .collect();
+    while let Some((delivery, attempt)) = futures_util::StreamExt::next(&mut sending).await {
+        let settled = async {
+            let mut conn = database::connection(pool).await?;
+            settle(&mut conn, settings, &delivery, &attempt).await
+        };
+        // One delivery that cannot be settled (its endpoint deleted meanwhile) leaves the rest
+        // of the batch to settle; it becomes due again when its lease ends.
+        if let Err(e) = settled.await {
+            tracing::warn!(error = ?e, delivery_id = %delivery.id, "settling a webhook delivery failed");
+        }
     }
     Ok(n)
 }
@@ -73,7 +90,10 @@ async fn settle(
         Settled::Delivered
     } else {
         let age = (Utc::now() - d.queued_at).to_std().unwrap_or_default();
-        match settings.retry.after_failure(d.attempts, rand::thread_rng().gen()) {
+        match settings
+            .retry
+            .after_failure(d.attempts, rand::thread_rng().gen())
+        {
             AfterFailure::RetryIn(wait) if age < settings.disable_after => {
                 Settled::RetryAt(Utc::now() + chrono::Duration::from_std(wait)?)
             }
@@ -101,7 +121,9 @@ async fn settle(
             db::mark_healthy(conn, d.endpoint_id).await?;
             return Ok(());
         }
-        if let Some(endpoint) = db::mark_failing(conn, d.endpoint_id, settings.disable_after).await? {
+        if let Some(endpoint) =
+            db::mark_failing(conn, d.endpoint_id, settings.disable_after).await?
+        {
             db::fail_pending(conn, d.endpoint_id).await?;
             let event = Event::WebhookEndpointDisabled(WebhookEndpointDisabled {
                 endpoint_id: endpoint.id.as_uuid(),

@@ -6,7 +6,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use crate::auth::secret;
 use crate::db::webhooks::{self as db, EndpointChanges, EndpointRow, NewEndpoint};
-use crate::db::Update;
+use crate::db::{self as database, DbPool, Update};
 use crate::domain::ids::{UserId, WebhookEndpointId};
 use crate::domain::webhooks::{WebhookUrl, MAX_ENDPOINTS_PER_USER, ROTATION_OVERLAP_HOURS};
 use crate::error::ApiError;
@@ -34,13 +34,15 @@ pub struct NewEndpointRequest {
 }
 
 /// Creates an endpoint (at most [`MAX_ENDPOINTS_PER_USER`] each); the secret is in the row.
+/// The URL is checked before a connection is taken: a slow lookup holds no database connection.
 pub async fn create(
-    conn: &mut AsyncPgConnection,
+    pool: &DbPool,
     resolver: &Resolver,
     owner: UserId,
     request: NewEndpointRequest,
 ) -> Result<EndpointRow, ApiError> {
     check_destination(resolver, &request.url).await?;
+    let mut conn = database::connection(pool).await?;
     conn.transaction::<_, ApiError, _>(async |conn| {
         if db::lock_count(conn, owner).await? >= MAX_ENDPOINTS_PER_USER {
             return Err(ApiError::conflict(
@@ -75,7 +77,7 @@ pub struct EndpointPatch {
 }
 
 pub async fn update(
-    conn: &mut AsyncPgConnection,
+    pool: &DbPool,
     resolver: &Resolver,
     owner: UserId,
     id: WebhookEndpointId,
@@ -84,11 +86,14 @@ pub async fn update(
 ) -> Result<EndpointRow, ApiError> {
     if let Some(url) = &patch.url {
         // Someone else's id learns nothing from a URL error: look the endpoint up first.
-        db::find(conn, owner, id)
+        let mut conn = database::connection(pool).await?;
+        db::find(&mut conn, owner, id)
             .await?
             .ok_or(ApiError::NotFound("webhook endpoint"))?;
+        drop(conn);
         check_destination(resolver, url).await?;
     }
+    let conn = &mut database::connection(pool).await?;
     let mut changes = EndpointChanges {
         url: patch.url.map(|u| u.as_str().to_string()),
         description: patch.description,
@@ -112,9 +117,20 @@ pub async fn rotate_secret(
     id: WebhookEndpointId,
 ) -> Result<EndpointRow, ApiError> {
     let until = Utc::now() + ChronoDuration::hours(ROTATION_OVERLAP_HOURS);
-    db::rotate(conn, owner, id, new_secret(), until)
-        .await?
-        .ok_or(ApiError::NotFound("webhook endpoint"))
+    if let Some(row) = db::rotate(conn, owner, id, new_secret(), until).await? {
+        return Ok(row);
+    }
+    match db::find(conn, owner, id).await? {
+        None => Err(ApiError::NotFound("webhook endpoint")),
+        Some(row) => Err(ApiError::conflict(
+            "rotation_in_progress",
+            "A rotation is in progress",
+            format!(
+                "The previous secret still signs until {}; rotate again after that, or delete the endpoint and create a new one if a secret leaked.",
+                row.previous_secret_expires_at.map(|t| t.to_rfc3339()).unwrap_or_default()
+            ),
+        )),
+    }
 }
 
 pub async fn delete(

@@ -121,6 +121,16 @@ fn shared_header(name: &str) -> Option<Value> {
             "schema": {"type": "string", "maxLength": crate::http::attachments::MAX_RANGE_HEADER},
             "example": "bytes=0-1023",
         })),
+        "Last-Event-ID" => Some(json!({
+            "name": "Last-Event-ID",
+            "in": "header",
+            "required": false,
+            "description": "The `id` of the last event received (EventSource sends it when it \
+                reconnects): the stream resumes after it. Anything that is not the id of one of your \
+                events from the last 24 h replays those 24 h.",
+            "schema": {"type": "string", "maxLength": 64},
+            "example": "0193a0a4-7000-7c41-9a0e-2f1b7c9d8e10",
+        })),
         _ => None,
     }
 }

@@ -24,7 +24,9 @@ pub fn event_types() -> utoipa::openapi::schema::Array {
         )
         .min_items(Some(1))
         .max_items(Some(MAX_EVENTS))
-        .description(Some("Event types to receive: 1 to 64, each a type in the document's `webhooks` section."))
+        .description(Some(
+            "Event types to receive: 1 to 64, each a type in the document's `webhooks` section.",
+        ))
         .build()
 }
 
@@ -185,4 +187,3 @@ impl From<AttemptRow> for WebhookAttemptResponse {
         }
     }
 }
-

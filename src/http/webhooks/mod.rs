@@ -62,8 +62,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::delete().to(delete_endpoint)),
     )
     .service(
-        web::resource("/webhook-endpoints/{id}/rotate-secret")
-            .route(web::post().to(rotate_secret)),
+        web::resource("/webhook-endpoints/{id}/rotate-secret").route(web::post().to(rotate_secret)),
     )
     .service(
         web::resource("/webhook-endpoints/{id}/deliveries").route(web::get().to(list_deliveries)),
@@ -71,7 +70,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 fn parse_url(state: &AppState, raw: &str, errors: &mut FieldErrors) -> Option<WebhookUrl> {
-    errors.check("url", WebhookUrl::parse(raw, state.settings.webhooks.allow_http))
+    errors.check(
+        "url",
+        WebhookUrl::parse(raw, state.settings.webhooks.allow_http),
+    )
 }
 
 fn parse_description(raw: Option<String>, errors: &mut FieldErrors) -> Option<Option<String>> {
@@ -115,15 +117,17 @@ async fn create_endpoint(
     let (Some(url), Some(events), Some(description)) = (url, events, description) else {
         return Err(anyhow::anyhow!("a parsed webhook endpoint lost a field").into());
     };
-    let mut conn = db::connection(&state.pool).await?;
     let request = NewEndpointRequest {
         url,
         events,
         description,
     };
-    let row = app::create(&mut conn, state.webhooks.resolver(), caller.id, request).await?;
+    let row = app::create(&state.pool, state.webhooks.resolver(), caller.id, request).await?;
     Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, format!("/v1/webhook-endpoints/{}", row.id)))
+        .insert_header((
+            header::LOCATION,
+            format!("/v1/webhook-endpoints/{}", row.id),
+        ))
         .insert_header(etag(row.version))
         .json(WebhookEndpointWithSecret::from(&row)))
 }
@@ -229,9 +233,8 @@ async fn update_endpoint(
         description,
         enabled: body.enabled,
     };
-    let mut conn = db::connection(&state.pool).await?;
     let row = app::update(
-        &mut conn,
+        &state.pool,
         state.webhooks.resolver(),
         caller.id,
         id.into_inner().0,
@@ -266,7 +269,8 @@ async fn delete_endpoint(
 
 /// Replace the signing secret. The answer shows the new one; the old one keeps signing alongside it
 /// for 24 hours (each delivery then carries two `v1=` signatures), so receivers can switch without
-/// missing a delivery.
+/// missing a delivery. One rotation at a time: during those 24 hours another is 409
+/// `rotation_in_progress` (a leaked secret: delete the endpoint and create a new one).
 #[utoipa::path(post, path = "/v1/webhook-endpoints/{id}/rotate-secret", tag = "webhooks", operation_id = "rotateWebhookSecret",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Endpoint id")),
@@ -275,6 +279,7 @@ async fn delete_endpoint(
         (status = 400, response = docs::BadRequest),
         (status = 401, response = docs::Unauthorized),
         (status = 404, response = docs::NotFound),
+        (status = 409, response = docs::Conflict),
     ))]
 async fn rotate_secret(
     state: web::Data<AppState>,
