@@ -425,12 +425,14 @@ pub async fn mark_healthy(conn: &mut AsyncPgConnection, endpoint: Uuid) -> Query
 }
 
 /// After a failure: notes when failures began, and disables the endpoint if that was longer than
-/// `disable_after` ago. Returns the endpoint if this call disabled it (its pending deliveries are
-/// given up on in the same statement's transaction by the caller).
+/// `disable_after` ago, or if `gave_up` (a delivery that failed for `disable_after` and is given
+/// up) saw no success of the endpoint since its first attempt. Returns the endpoint if this call
+/// disabled it (the caller gives up its pending deliveries in the same transaction).
 pub async fn mark_failing(
     conn: &mut AsyncPgConnection,
     endpoint: Uuid,
     disable_after: Duration,
+    gave_up: Option<Uuid>,
 ) -> QueryResult<Option<EndpointRow>> {
     prepared("UPDATE webhook_endpoints SET failing_since = now() WHERE id = $1 AND failing_since IS NULL")
         .bind::<SqlUuid, _>(endpoint)
@@ -439,11 +441,13 @@ pub async fn mark_failing(
     prepared(
         "UPDATE webhook_endpoints SET enabled = false, disabled_reason = 'failing', \
            version = version + 1, updated_at = now() \
-         WHERE id = $1 AND enabled AND failing_since <= now() - $2 \
+         WHERE id = $1 AND enabled AND (failing_since <= now() - $2 OR failing_since <= \
+           (SELECT min(attempted_at) FROM webhook_attempts WHERE delivery_id = $3)) \
          RETURNING *",
     )
     .bind::<SqlUuid, _>(endpoint)
     .bind::<Interval, _>(interval(disable_after))
+    .bind::<SqlUuid, _>(gave_up.unwrap_or(Uuid::nil()))
     .get_result(conn)
     .await
     .optional()

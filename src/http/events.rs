@@ -71,6 +71,7 @@ const BAD_TICKET: &str = "The ticket is unknown, already used or expired; ask fo
         (status = 200, description = "The stream; it stays open", content_type = "text/event-stream", body = ServerSentEvent),
         (status = 400, response = docs::BadRequest),
         (status = 401, response = docs::Unauthorized),
+        (status = 422, response = docs::ValidationFailed),
         (status = 429, response = docs::RateLimited),
     ))]
 async fn stream_events(
@@ -79,7 +80,18 @@ async fn stream_events(
     query: web::Query<StreamQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
-    let last_event_id = last_event_id(&req, query.last_event_id.as_deref());
+    let last_event_id = last_event_id(&req, query.last_event_id.as_deref())?;
+    if query
+        .ticket
+        .as_ref()
+        .is_some_and(|t| t.len() > MAX_PARAM_LEN)
+    {
+        return Err(ApiError::validation(
+            "ticket",
+            "too_long",
+            "at most 64 characters",
+        ));
+    }
     let ticket = query.ticket.filter(|t| !t.is_empty());
     let mut conn = db::connection(&state.pool).await?;
     let listener = match ticket {
@@ -104,18 +116,33 @@ async fn stream_events(
         .streaming(stream.into_stream()))
 }
 
+/// The longest `ticket`, `last_event_id` or `Last-Event-ID` accepted.
+const MAX_PARAM_LEN: usize = 64;
+
 /// What to resume after: `None` for a fresh stream; an id that is no event's (not even a UUID)
 /// stands for "some point before now" and replays the window, as an unknown event id does.
-fn last_event_id(req: &HttpRequest, query: Option<&str>) -> Option<Uuid> {
+fn last_event_id(req: &HttpRequest, query: Option<&str>) -> Result<Option<Uuid>, ApiError> {
     let header = req
         .headers()
         .get("last-event-id")
         .map(|v| v.to_str().unwrap_or_default());
-    let raw = header.or(query)?.trim();
-    if raw.is_empty() {
-        return None;
+    if header.is_some_and(|h| h.len() > MAX_PARAM_LEN) {
+        return Err(ApiError::bad_request(
+            "invalid_last_event_id",
+            "Last-Event-ID is at most 64 characters: the id of an event.",
+        ));
     }
-    Some(Uuid::parse_str(raw).unwrap_or(Uuid::nil()))
+    if query.is_some_and(|q| q.len() > MAX_PARAM_LEN) {
+        return Err(ApiError::validation(
+            "last_event_id",
+            "too_long",
+            "at most 64 characters",
+        ));
+    }
+    let Some(raw) = header.or(query).map(str::trim).filter(|r| !r.is_empty()) else {
+        return Ok(None);
+    };
+    Ok(Some(Uuid::parse_str(raw).unwrap_or(Uuid::nil())))
 }
 
 /// One event of the stream as SSE frames it (`id:`, `event:`, `data:` lines); the first frame

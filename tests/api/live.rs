@@ -261,7 +261,29 @@ async fn a_ticket_opens_the_stream_once_and_nothing_else_does() {
     let mut stream = Stream::from(first).await;
     let client = app.register("client").await;
     app.place_order(&client, &creative).await;
-    assert_eq!(stream.take(1).await[0].event, "order.placed");
+    let first = stream.take(1).await;
+    assert_eq!(first[0].event, "order.placed");
+    let first_id = first[0].id.clone();
+
+    // A browser reconnects with a new ticket and the last id it saw, as a query parameter.
+    drop(stream);
+    let second = app.place_order(&client, &creative).await;
+    let res = app
+        .request(Method::POST, "/v1/events/ticket", Some(&creative.token))
+        .send()
+        .await
+        .unwrap();
+    let fresh = json_ok(res, StatusCode::CREATED).await["ticket"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let resumed = open(format!("{fresh}&last_event_id={first_id}"))
+        .await
+        .unwrap();
+    let mut resumed = Stream::from(resumed).await;
+    let next = resumed.take(1).await;
+    assert_eq!(next[0].data["data"]["order_id"], second["id"]);
+    assert!(resumed.next(Duration::from_millis(800)).await.is_none());
 
     let again = open(ticket).await.unwrap();
     assert_eq!(
@@ -272,7 +294,7 @@ async fn a_ticket_opens_the_stream_once_and_nothing_else_does() {
     problem(forged, StatusCode::UNAUTHORIZED).await;
     let bare = app.client.get(app.url("/v1/events")).send().await.unwrap();
     problem(bare, StatusCode::UNAUTHORIZED).await;
-    // Something that is no event id replays the window: the order placed above, once.
+    // Something that is no event id replays the window: the orders placed above, once each.
     let odd = app
         .request(Method::GET, "/v1/events", Some(&creative.token))
         .header("Last-Event-ID", "yesterday")
@@ -280,7 +302,9 @@ async fn a_ticket_opens_the_stream_once_and_nothing_else_does() {
         .await
         .unwrap();
     let mut replayed = Stream::from(odd).await;
-    assert_eq!(replayed.take(1).await[0].event, "order.placed");
+    let window = replayed.take(2).await;
+    assert!(window.iter().all(|e| e.event == "order.placed"));
+    assert_ne!(window[0].id, window[1].id);
     assert!(replayed.next(Duration::from_millis(800)).await.is_none());
 }
 

@@ -248,6 +248,12 @@ async fn a_rotated_secret_signs_alongside_the_new_one() {
     let new = rotated["secret"].as_str().unwrap().to_string();
     assert_ne!(old, new);
     assert!(rotated["secret_rotated_until"].is_string());
+    // A second rotation would cut the first secret off before its 24 hours: refused.
+    let again = app.post(&path, Some(&creative.token), &json!({})).await;
+    assert_eq!(
+        problem(again, StatusCode::CONFLICT).await["code"],
+        "rotation_in_progress"
+    );
 
     app.place_order(&client, &creative).await;
     let got = wait_for(&r, 1).await;

@@ -121,9 +121,10 @@ async fn settle(
             db::mark_healthy(conn, d.endpoint_id).await?;
             return Ok(());
         }
-        if let Some(endpoint) =
-            db::mark_failing(conn, d.endpoint_id, settings.disable_after).await?
-        {
+        let gave_up = (outcome == Settled::Failed).then_some(d.id);
+        let disabled =
+            db::mark_failing(conn, d.endpoint_id, settings.disable_after, gave_up).await?;
+        if let Some(endpoint) = disabled {
             db::fail_pending(conn, d.endpoint_id).await?;
             let event = Event::WebhookEndpointDisabled(WebhookEndpointDisabled {
                 endpoint_id: endpoint.id.as_uuid(),
