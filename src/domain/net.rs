@@ -76,7 +76,7 @@ const FORBIDDEN: [&str; 26] = [
     "64:ff9b:1::/48",  // local-use NAT64
     "100::/64",        // discard
     "2001::/23",       // IETF protocol assignments, Teredo (2001::/32) included
-    "::ffff:0:0/96",   // SIIT IPv4-translated
+    "::ffff:0:0:0/96", // SIIT IPv4-translated
     "2001:db8::/32",   // documentation
     "fc00::/7",        // unique local
     "fe80::/10",       // link-local

@@ -227,6 +227,16 @@ struct World {
 }
 
 impl World {
+    /// The people the other matrix files arrange calls for.
+    fn parties(&self) -> Parties<'_> {
+        Parties {
+            client: &self.client,
+            creative: &self.creative,
+            outsider: &self.outsider,
+            admin: &self.admin,
+        }
+    }
+
     async fn new(app: &TestApp) -> World {
         let client = app.register("client").await;
         let now = chrono::Utc::now().timestamp();
@@ -431,39 +441,13 @@ async fn arrange(app: &TestApp, w: &World, op: &str, n: usize) -> Call {
         | "listDeadLetters"
         | "retryDeadLetter" => arrange_notifications(app, w, op, n).await,
         op if crate::authz_money::OPERATIONS.contains(&op) => {
-            let parties = Parties {
-                client: &w.client,
-                creative: &w.creative,
-                outsider: &w.outsider,
-                admin: &w.admin,
-            };
-            crate::authz_money::arrange(app, &parties, op).await
+            crate::authz_money::arrange(app, &w.parties(), op).await
         }
         op if crate::authz_live::OPERATIONS.contains(&op) => {
-            crate::authz_live::arrange(
-                app,
-                &Parties {
-                    client: &w.client,
-                    creative: &w.creative,
-                    outsider: &w.outsider,
-                    admin: &w.admin,
-                },
-                op,
-            )
-            .await
+            crate::authz_live::arrange(app, &w.parties(), op).await
         }
         op if crate::authz_more::OPERATIONS.contains(&op) => {
-            crate::authz_more::arrange(
-                app,
-                &Parties {
-                    client: &w.client,
-                    creative: &w.creative,
-                    outsider: &w.outsider,
-                    admin: &w.admin,
-                },
-                op,
-            )
-            .await
+            crate::authz_more::arrange(app, &w.parties(), op).await
         }
         _ => arrange_order(app, w, op).await,
     }
