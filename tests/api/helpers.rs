@@ -617,3 +617,96 @@ pub async fn json_ok(res: Response, status: StatusCode) -> Value {
     assert_eq!(actual, status, "unexpected status; body: {body}");
     serde_json::from_str(&body).unwrap()
 }
+
+/// The service as a separate OS process on `app`'s database: a second server, or a second worker.
+pub struct OtherProcess {
+    child: std::process::Child,
+    pub base: String,
+}
+
+impl OtherProcess {
+    fn command(app: &TestApp, args: &[&str]) -> std::process::Command {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_createspace"));
+        command
+            .args(args)
+            .env("DATABASE_URL", app.database_url())
+            .env("JWT_SECRET", JWT_SECRET)
+            .env("RUST_LOG", "warn")
+            .env(
+                "MAIL_DIR",
+                std::env::temp_dir().join(format!("createspace-mail-{}", Uuid::new_v4().simple())),
+            )
+            .stdout(std::process::Stdio::null());
+        command
+    }
+
+    /// A second API server (no worker: `app`'s does the work).
+    pub async fn serve(app: &TestApp) -> OtherProcess {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Self::command(app, &["serve"])
+            .env("PORT", port.to_string())
+            .env("WORKER_IN_SERVE", "false")
+            .spawn()
+            .unwrap();
+        let other = OtherProcess {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        for _ in 0..100 {
+            if let Ok(r) = app
+                .client
+                .get(format!("{}/readyz", other.base))
+                .send()
+                .await
+            {
+                if r.status().is_success() {
+                    return other;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the second server process did not start");
+    }
+
+    /// A second worker process (`createspace worker`), with `env` on top.
+    pub fn worker(app: &TestApp, env: &[(&str, &str)]) -> OtherProcess {
+        let mut command = Self::command(app, &["worker"]);
+        command.envs(env.iter().copied());
+        OtherProcess {
+            child: command.spawn().unwrap(),
+            base: String::new(),
+        }
+    }
+
+    /// Whether the process is still up (a worker that died on its configuration proves nothing).
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Posts a message through this server.
+    pub async fn message(&self, app: &TestApp, user: &TestUser, order: &str, body: &str) -> String {
+        let res = app
+            .client
+            .post(format!("{}/v1/orders/{order}/messages", self.base))
+            .bearer_auth(&user.token)
+            .json(&json!({"body": body}))
+            .send()
+            .await
+            .unwrap();
+        json_ok(res, StatusCode::CREATED).await["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+}
+
+impl Drop for OtherProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,13 +1,12 @@
 //! The live event stream: fan-out across server processes through PostgreSQL, resuming after
 //! `Last-Event-ID` without loss or repeat, tickets, and who hears what.
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{json_ok, problem, TestApp, TestUser, JWT_SECRET};
+use crate::helpers::{json_ok, problem, OtherProcess, TestApp, TestUser};
 
 /// One event as the stream sent it.
 #[derive(Debug)]
@@ -105,72 +104,6 @@ impl Stream {
     }
 }
 
-/// The API as a separate OS process on `app`'s database (no worker: `app`'s does the work).
-struct OtherProcess {
-    child: Child,
-    base: String,
-}
-
-impl OtherProcess {
-    async fn start(app: &TestApp) -> OtherProcess {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_createspace"))
-            .arg("serve")
-            .env("DATABASE_URL", app.database_url())
-            .env("PORT", port.to_string())
-            .env("JWT_SECRET", JWT_SECRET)
-            .env("WORKER_IN_SERVE", "false")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let other = OtherProcess {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-        };
-        for _ in 0..100 {
-            if let Ok(r) = app
-                .client
-                .get(format!("{}/readyz", other.base))
-                .send()
-                .await
-            {
-                if r.status().is_success() {
-                    return other;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("the second server process did not start");
-    }
-
-    async fn message(&self, app: &TestApp, user: &TestUser, order: &str, body: &str) -> String {
-        let res = app
-            .client
-            .post(format!("{}/v1/orders/{order}/messages", self.base))
-            .bearer_auth(&user.token)
-            .json(&json!({"body": body}))
-            .send()
-            .await
-            .unwrap();
-        json_ok(res, StatusCode::CREATED).await["id"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    }
-}
-
-impl Drop for OtherProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn message_ids(events: &[Sse]) -> Vec<String> {
     events
         .iter()
@@ -194,7 +127,7 @@ async fn a_stream_hears_of_a_message_posted_through_another_process_and_resumes_
     let creative = app.register("creative").await;
     let order = app.place_order(&client, &creative).await;
     let order = order["id"].as_str().unwrap();
-    let other = OtherProcess::start(&app).await;
+    let other = OtherProcess::serve(&app).await;
 
     let mut stream = Stream::open(&app, &creative, None).await;
     let first = other

@@ -12,7 +12,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use sha2::Sha256;
 
-use crate::helpers::{json_ok, problem, TestApp, TestUser};
+use crate::helpers::{json_ok, problem, OtherProcess, TestApp, TestUser};
 
 /// One request a receiver got.
 #[derive(Clone, Debug)]
@@ -129,9 +129,19 @@ async fn wait_for(r: &Receiver, n: usize) -> Vec<Received> {
 }
 
 #[tokio::test]
-async fn each_event_reaches_the_receiver_once_across_two_workers_signed_by_the_documented_recipe() {
+async fn each_event_reaches_the_receiver_once_across_two_worker_processes_signed_by_the_documented_recipe(
+) {
     let app = app_for_receivers(|_| {}).await;
-    let second_worker = app.sibling(|_| {});
+    // A second worker process on the same database, configured as the tests' app is.
+    let mut second_worker = OtherProcess::worker(
+        &app,
+        &[
+            ("WEBHOOK_STATIC_HOSTS", "hooks.test=127.0.0.1"),
+            ("WEBHOOK_ALLOWED_CIDRS", "127.0.0.0/8"),
+            ("WEBHOOK_ALLOW_HTTP", "true"),
+            ("NOTIFICATION_POLL_INTERVAL", "100ms"),
+        ],
+    );
     let (url, r) = receiver(0).await;
     let client = app.register("client").await;
     let creative = app.register("creative").await;
@@ -145,12 +155,13 @@ async fn each_event_reaches_the_receiver_once_across_two_workers_signed_by_the_d
         orders.push(app.place_order(&client, &creative).await["id"].clone());
     }
     for order in &orders {
-        let res = second_worker
+        let res = app
             .message(&client, order.as_str().unwrap(), &json!({"body": "hello"}))
             .await;
         assert_eq!(res.status(), StatusCode::CREATED);
     }
     let got = wait_for(&r, 8).await;
+    assert!(second_worker.running(), "the second worker process is up");
     tokio::time::sleep(Duration::from_secs(2)).await;
     let got_all = r.got.lock().unwrap().clone();
     assert_eq!(got_all.len(), 8, "each event once: {got:?}");
