@@ -31,6 +31,10 @@ pub struct RateLimitSettings {
     pub invoices_per_user_per_hour: u32,
     /// Support tickets one user opens.
     pub support_tickets_per_user_per_hour: u32,
+    /// Live-stream tickets one user asks for (one per browser connection or reconnection).
+    pub event_tickets_per_user_per_hour: u32,
+    /// Webhook URLs one user has checked (each creation or URL change resolves a name).
+    pub webhook_url_checks_per_user_per_hour: u32,
 }
 
 impl RateLimitSettings {
@@ -56,6 +60,12 @@ impl RateLimitSettings {
             terms_proposals_per_user_per_hour: parse(get, "TERMS_PROPOSALS_PER_USER_PER_HOUR", 30)?,
             invoices_per_user_per_hour: parse(get, "INVOICES_PER_USER_PER_HOUR", 100)?,
             support_tickets_per_user_per_hour: parse(get, "SUPPORT_TICKETS_PER_USER_PER_HOUR", 10)?,
+            event_tickets_per_user_per_hour: parse(get, "EVENT_TICKETS_PER_USER_PER_HOUR", 600)?,
+            webhook_url_checks_per_user_per_hour: parse(
+                get,
+                "WEBHOOK_URL_CHECKS_PER_USER_PER_HOUR",
+                60,
+            )?,
         })
     }
 
@@ -74,6 +84,8 @@ impl RateLimitSettings {
             terms_proposals_per_user_per_hour: 1_000_000,
             invoices_per_user_per_hour: 1_000_000,
             support_tickets_per_user_per_hour: 1_000_000,
+            event_tickets_per_user_per_hour: 1_000_000,
+            webhook_url_checks_per_user_per_hour: 1_000_000,
         }
     }
 }

@@ -178,11 +178,13 @@ pub struct EventStreamTicket {
 /// only while the session that asked for it lasts, so EventSource's own reconnection (same URL)
 /// is refused: on `error`, close it, get a new ticket, and open
 /// `/v1/events?ticket=<new>&last_event_id=<the last id received>` to carry on where it stopped.
+/// `EVENT_TICKETS_PER_USER_PER_HOUR` (600) tickets an hour; 429 beyond.
 #[utoipa::path(post, path = "/v1/events/ticket", tag = "events", operation_id = "createEventStreamTicket",
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The ticket", body = EventStreamTicket),
         (status = 401, response = docs::Unauthorized),
+        (status = 429, response = docs::RateLimited),
     ))]
 async fn create_ticket(
     state: web::Data<AppState>,
@@ -190,6 +192,7 @@ async fn create_ticket(
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = db::connection(&state.pool).await?;
     bearer.confirm(&mut conn).await?;
+    state.creation_limits.event_tickets.check(&bearer.user)?;
     let listener = Listener {
         user: bearer.user,
         session: bearer.session,

@@ -99,6 +99,8 @@ pub struct CreationLimits {
     pub terms_proposals: Limiter<UserId>,
     pub invoices: Limiter<UserId>,
     pub support_tickets: Limiter<UserId>,
+    pub event_tickets: Limiter<UserId>,
+    pub webhook_url_checks: Limiter<UserId>,
 }
 
 impl CreationLimits {
@@ -116,6 +118,8 @@ impl CreationLimits {
             terms_proposals: Limiter::new(per_hour(s.terms_proposals_per_user_per_hour)),
             invoices: Limiter::new(per_hour(s.invoices_per_user_per_hour)),
             support_tickets: Limiter::new(per_hour(s.support_tickets_per_user_per_hour)),
+            event_tickets: Limiter::new(per_hour(s.event_tickets_per_user_per_hour)),
+            webhook_url_checks: Limiter::new(per_hour(s.webhook_url_checks_per_user_per_hour)),
         }
     }
 

@@ -272,3 +272,32 @@ async fn streams_per_user_are_capped_and_a_closed_one_frees_its_place() {
     }
     panic!("the closed stream's place was never freed");
 }
+
+#[tokio::test]
+async fn tickets_and_webhook_url_checks_are_rate_limited_per_user() {
+    let app = TestApp::spawn_with(|s| {
+        s.rate_limits.event_tickets_per_user_per_hour = 2;
+        s.rate_limits.webhook_url_checks_per_user_per_hour = 1;
+    })
+    .await;
+    let user = app.register("user").await;
+    let ticket = || {
+        app.request(Method::POST, "/v1/events/ticket", Some(&user.token))
+            .send()
+    };
+    assert_eq!(ticket().await.unwrap().status(), StatusCode::CREATED);
+    assert_eq!(ticket().await.unwrap().status(), StatusCode::CREATED);
+    let third = ticket().await.unwrap();
+    assert_eq!(third.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(third.headers().contains_key("retry-after"));
+
+    let endpoint = json!({"url": "https://elsewhere.example/hook", "events": ["order.placed"]});
+    let first = app
+        .post("/v1/webhook-endpoints", Some(&user.token), &endpoint)
+        .await;
+    assert_eq!(first.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let second = app
+        .post("/v1/webhook-endpoints", Some(&user.token), &endpoint)
+        .await;
+    assert_eq!(second.status(), StatusCode::TOO_MANY_REQUESTS);
+}

@@ -90,7 +90,8 @@ fn parse_description(raw: Option<String>, errors: &mut FieldErrors) -> Option<Op
 /// The answer carries the signing secret, shown only this once. The URL must be `https://` and
 /// resolve to public addresses only: loopback, private, link-local (cloud metadata), CGNAT and
 /// other internal addresses are refused with 422 (`forbidden_address`), and the address is checked
-/// again at each delivery. An account may have 10 endpoints.
+/// again at each delivery. An account may have 10 endpoints, and have
+/// `WEBHOOK_URL_CHECKS_PER_USER_PER_HOUR` (60) URLs checked an hour, changes included (429 beyond).
 #[utoipa::path(post, path = "/v1/webhook-endpoints", tag = "webhooks", operation_id = "createWebhookEndpoint",
     security(("bearer" = [])),
     request_body = CreateWebhookEndpointRequest,
@@ -102,6 +103,7 @@ fn parse_description(raw: Option<String>, errors: &mut FieldErrors) -> Option<Op
         (status = 409, response = docs::Conflict),
         (status = 415, response = docs::UnsupportedMediaType),
         (status = 422, response = docs::ValidationFailed),
+        (status = 429, response = docs::RateLimited),
     ))]
 async fn create_endpoint(
     state: web::Data<AppState>,
@@ -117,6 +119,7 @@ async fn create_endpoint(
     let (Some(url), Some(events), Some(description)) = (url, events, description) else {
         return Err(anyhow::anyhow!("a parsed webhook endpoint lost a field").into());
     };
+    state.creation_limits.webhook_url_checks.check(&caller.id)?;
     let request = NewEndpointRequest {
         url,
         events,
@@ -208,6 +211,7 @@ async fn get_endpoint(
         (status = 412, response = docs::PreconditionFailed),
         (status = 415, response = docs::UnsupportedMediaType),
         (status = 422, response = docs::ValidationFailed),
+        (status = 429, response = docs::RateLimited),
     ))]
 async fn update_endpoint(
     state: web::Data<AppState>,
@@ -227,6 +231,9 @@ async fn update_endpoint(
         Some(d) => parse_description(d, &mut errors),
     };
     errors.into_result()?;
+    if url.is_some() {
+        state.creation_limits.webhook_url_checks.check(&caller.id)?;
+    }
     let patch = EndpointPatch {
         url,
         events,
