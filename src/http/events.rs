@@ -107,8 +107,9 @@ async fn stream_events(
             }
         }
     };
+    let stream = live::open(&state.hub, &state.pool, &mut conn, listener, last_event_id).await?;
+    // The stream outlives the request's connection, which goes back to the pool now.
     drop(conn);
-    let stream = live::open(&state.hub, &state.pool, listener, last_event_id).await?;
     Ok(HttpResponse::Ok()
         .content_type("text/event-stream")
         // Proxies that buffer responses (nginx) would hold events back.

@@ -78,6 +78,12 @@ pub fn limit(requested: Option<i64>) -> Result<i64, ApiError> {
     }
 }
 
+/// The cursor of a list ordered by a time-ordered id alone: the last id shown.
+#[derive(Serialize, Deserialize)]
+pub struct IdCursor {
+    pub i: uuid::Uuid,
+}
+
 pub fn encode<T: Serialize>(key: &T) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(key).unwrap_or_default())
 }

@@ -198,27 +198,28 @@ pub struct Listener {
 }
 
 /// Opens `listener`'s stream: from after `last_event_id` (within the replay window; an id not
-/// found there replays the whole window), or from now.
+/// found there replays the whole window), or from now. `conn` is the request's (the caller was
+/// authenticated on it); the stream takes connections from `pool` as it needs them.
 pub async fn open(
     hub: &Arc<Hub>,
     pool: &DbPool,
+    conn: &mut AsyncPgConnection,
     listener: Listener,
     last_event_id: Option<Uuid>,
 ) -> Result<EventStream, ApiError> {
     let admission = hub.admit(listener.user)?;
-    let mut conn = database::connection(pool).await?;
     let since = replay_since(Utc::now());
     // Subscribing also starts the hub reading, if this is the instance's first listener.
-    let (rx, now) = hub.subscribe_now(&mut conn).await?;
+    let (rx, now) = hub.subscribe_now(conn).await?;
     let (start, replay) = match last_event_id {
         None => (now, false),
         Some(id) => {
-            let horizon = db::horizon(&mut conn).await?;
-            let at = match db::position_of(&mut conn, listener.user, id, since, horizon).await? {
+            let horizon = db::horizon(conn).await?;
+            let at = match db::position_of(conn, listener.user, id, since, horizon).await? {
                 Some(at) => at,
                 // Unknown here (too old, someone else's, made up): the whole window, read from
                 // its start rather than from the beginning of the table.
-                None => db::window_start(&mut conn, since, horizon).await?,
+                None => db::window_start(conn, since, horizon).await?,
             };
             (at, true)
         }

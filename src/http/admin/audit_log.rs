@@ -91,11 +91,6 @@ pub struct AuditQuery {
     cursor: Option<String>,
 }
 
-#[derive(Serialize, Deserialize)]
-struct Cursor {
-    i: Uuid,
-}
-
 /// What the team did, newest first, with filters (admins only).
 #[utoipa::path(get, path = "/v1/admin/audit-log", tag = "admin", operation_id = "listAuditLog",
     security(("bearer" = [])),
@@ -138,11 +133,12 @@ async fn list_audit_log(
         since,
     };
     let limit = pagination::limit(q.limit)?;
-    let before = pagination::decode_opt::<Cursor>(q.cursor.as_deref())?
+    let before = pagination::decode_opt::<pagination::IdCursor>(q.cursor.as_deref())?
         .map(|c| AuditEntryId::from_uuid(c.i));
     let mut conn = db::connection(&state.pool).await?;
     let rows = db::audit::list(&mut conn, &filter, before, limit + 1).await?;
-    let (rows, next_cursor) = pagination::page(rows, limit, |r| Cursor { i: r.id.into() });
+    let (rows, next_cursor) =
+        pagination::page(rows, limit, |r| pagination::IdCursor { i: r.id.into() });
     Ok(HttpResponse::Ok().json(Page {
         data: rows.into_iter().map(AuditEntry::from).collect::<Vec<_>>(),
         next_cursor,

@@ -124,11 +124,6 @@ pub struct UserSearchQuery {
     cursor: Option<String>,
 }
 
-#[derive(Serialize, Deserialize)]
-struct Cursor {
-    i: Uuid,
-}
-
 /// Find users by email or name, newest first (admins only).
 #[utoipa::path(get, path = "/v1/admin/users", tag = "admin", operation_id = "searchUsers",
     security(("bearer" = [])),
@@ -148,11 +143,12 @@ async fn search_users(
     let q = query.into_inner();
     let text = pagination::search_text(q.q)?;
     let limit = pagination::limit(q.limit)?;
-    let before =
-        pagination::decode_opt::<Cursor>(q.cursor.as_deref())?.map(|c| UserId::from_uuid(c.i));
+    let before = pagination::decode_opt::<pagination::IdCursor>(q.cursor.as_deref())?
+        .map(|c| UserId::from_uuid(c.i));
     let mut conn = db::connection(&state.pool).await?;
     let rows = db::accounts::search(&mut conn, text.as_deref(), before, limit + 1).await?;
-    let (rows, next_cursor) = pagination::page(rows, limit, |u| Cursor { i: u.id.into() });
+    let (rows, next_cursor) =
+        pagination::page(rows, limit, |u| pagination::IdCursor { i: u.id.into() });
     Ok(HttpResponse::Ok().json(Page {
         data: rows.iter().map(StaffUser::from).collect::<Vec<_>>(),
         next_cursor,

@@ -2,9 +2,8 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::IntoParams;
-use uuid::Uuid;
 
 use super::{invoice_ok, InvoiceResponse};
 use crate::app;
@@ -64,11 +63,6 @@ fn status_filter(raw: Option<&str>) -> Result<Vec<InvoiceStatus>, ApiError> {
     super::super::pagination::name_list(raw, "status", max, InvoiceStatus::parse)
 }
 
-#[derive(Serialize, Deserialize)]
-struct Cursor {
-    i: Uuid,
-}
-
 /// The caller's invoices, newest first: those they issued (drafts included) and those sent to
 /// them. Admins see their own here too.
 #[utoipa::path(get, path = "/v1/invoices", tag = "billing", operation_id = "listInvoices",
@@ -88,7 +82,7 @@ pub(super) async fn list_invoices(
     let q = query.into_inner();
     let limit = pagination::limit(q.limit)?;
     let status = status_filter(q.status.as_deref())?;
-    let cursor: Option<Cursor> = pagination::decode_opt(q.cursor.as_deref())?;
+    let cursor: Option<pagination::IdCursor> = pagination::decode_opt(q.cursor.as_deref())?;
     let filter = invoices::InvoiceFilter {
         status,
         order_id: q.order_id.map(|o| o.0),
@@ -99,7 +93,8 @@ pub(super) async fn list_invoices(
     let clock = state.clock();
     let mut conn = db::connection(&state.pool).await?;
     let rows = invoices::list_for(&mut conn, caller.id, &filter, clock.now).await?;
-    let (rows, next_cursor) = pagination::page(rows, limit, |r| Cursor { i: r.id.into() });
+    let (rows, next_cursor) =
+        pagination::page(rows, limit, |r| pagination::IdCursor { i: r.id.into() });
     let data = rows
         .into_iter()
         .map(|r| InvoiceResponse::new(r, caller.id, clock.now))

@@ -4,7 +4,7 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpResponse};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::{IntoParams, OpenApi};
 use uuid::Uuid;
 
@@ -253,11 +253,6 @@ pub struct PaymentsQuery {
     cursor: Option<String>,
 }
 
-#[derive(Serialize, Deserialize)]
-struct Cursor {
-    i: Uuid,
-}
-
 /// Payments you made or received, newest first (admins: everyone's), by invoice or order.
 #[utoipa::path(get, path = "/v1/payments", tag = "payments", operation_id = "listPayments",
     security(("bearer" = [])),
@@ -275,8 +270,8 @@ async fn list_payments(
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
     let limit = pagination::limit(q.limit)?;
-    let before =
-        pagination::decode_opt::<Cursor>(q.cursor.as_deref())?.map(|c| PaymentId::from_uuid(c.i));
+    let before = pagination::decode_opt::<pagination::IdCursor>(q.cursor.as_deref())?
+        .map(|c| PaymentId::from_uuid(c.i));
     let filter = db::payments::Filter {
         party: (!caller.is_admin).then_some(caller.id),
         invoice: q.invoice_id.map(InvoiceId::from_uuid),
@@ -284,7 +279,8 @@ async fn list_payments(
     };
     let mut conn = db::connection(&state.pool).await?;
     let rows = db::payments::list(&mut conn, filter, before, limit + 1).await?;
-    let (rows, next_cursor) = pagination::page(rows, limit, |p| Cursor { i: p.id.into() });
+    let (rows, next_cursor) =
+        pagination::page(rows, limit, |p| pagination::IdCursor { i: p.id.into() });
     Ok(HttpResponse::Ok().json(Page {
         data: rows
             .into_iter()

@@ -2,8 +2,6 @@
 
 use actix_web::{web, HttpResponse};
 use chrono::Utc;
-use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use super::dto::{
     BalanceResponse, DestinationRequest, DestinationResponse, PayoutRequest, PayoutResponse,
@@ -155,11 +153,6 @@ pub(super) async fn create_payout(
     idempotency::created(&mut conn, &caller, &key, "POST /v1/payouts", &body, payout).await
 }
 
-#[derive(Serialize, Deserialize)]
-struct Cursor {
-    i: Uuid,
-}
-
 /// Your payouts, newest first.
 #[utoipa::path(get, path = "/v1/payouts", tag = "payments", operation_id = "listPayouts",
     security(("bearer" = [])),
@@ -177,11 +170,12 @@ pub(super) async fn list_payouts(
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
     let limit = pagination::limit(q.limit)?;
-    let before =
-        pagination::decode_opt::<Cursor>(q.cursor.as_deref())?.map(|c| PayoutId::from_uuid(c.i));
+    let before = pagination::decode_opt::<pagination::IdCursor>(q.cursor.as_deref())?
+        .map(|c| PayoutId::from_uuid(c.i));
     let mut conn = db::connection(&state.pool).await?;
     let rows = db::payouts::list(&mut conn, caller.id, before, limit + 1).await?;
-    let (rows, next_cursor) = pagination::page(rows, limit, |p| Cursor { i: p.id.into() });
+    let (rows, next_cursor) =
+        pagination::page(rows, limit, |p| pagination::IdCursor { i: p.id.into() });
     Ok(HttpResponse::Ok().json(Page {
         data: rows
             .into_iter()

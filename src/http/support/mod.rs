@@ -4,9 +4,8 @@
 use actix_multipart::Multipart;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpResponse};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::{IntoParams, OpenApi};
-use uuid::Uuid;
 
 use super::auth_user::AuthUser;
 use super::docs;
@@ -140,11 +139,6 @@ pub struct OwnTicketsQuery {
     cursor: Option<String>,
 }
 
-#[derive(Serialize, Deserialize)]
-pub(crate) struct Cursor {
-    pub i: Uuid,
-}
-
 pub(crate) fn status_filter(raw: Option<&str>) -> Result<Vec<TicketStatus>, ApiError> {
     pagination::name_list(raw, "status", TicketStatus::ALL.len(), TicketStatus::parse)
 }
@@ -157,10 +151,12 @@ pub(crate) async fn ticket_page(
     cursor: Option<&str>,
 ) -> Result<Page<crate::db::support::TicketRow>, ApiError> {
     let limit = pagination::limit(limit)?;
-    let before = pagination::decode_opt::<Cursor>(cursor)?.map(|c| TicketId::from_uuid(c.i));
+    let before =
+        pagination::decode_opt::<pagination::IdCursor>(cursor)?.map(|c| TicketId::from_uuid(c.i));
     let mut conn = db::connection(&state.pool).await?;
     let rows = db::support::list(&mut conn, &filter, before, limit + 1).await?;
-    let (data, next_cursor) = pagination::page(rows, limit, |t| Cursor { i: t.id.into() });
+    let (data, next_cursor) =
+        pagination::page(rows, limit, |t| pagination::IdCursor { i: t.id.into() });
     Ok(Page { data, next_cursor })
 }
 

@@ -3,9 +3,7 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
-use serde::{Deserialize, Serialize};
 use utoipa::OpenApi;
-use uuid::Uuid;
 
 use super::auth_user::AuthUser;
 use super::docs;
@@ -135,11 +133,6 @@ async fn create_endpoint(
         .json(WebhookEndpointWithSecret::from(&row)))
 }
 
-#[derive(Serialize, Deserialize)]
-struct Cursor {
-    i: Uuid,
-}
-
 /// Your webhook endpoints, newest first. Secrets are never listed.
 #[utoipa::path(get, path = "/v1/webhook-endpoints", tag = "webhooks", operation_id = "listWebhookEndpoints",
     security(("bearer" = [])),
@@ -157,11 +150,12 @@ async fn list_endpoints(
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
     let limit = pagination::limit(q.limit)?;
-    let before = pagination::decode_opt::<Cursor>(q.cursor.as_deref())?
+    let before = pagination::decode_opt::<pagination::IdCursor>(q.cursor.as_deref())?
         .map(|c| WebhookEndpointId::from_uuid(c.i));
     let mut conn = db::connection(&state.pool).await?;
     let rows = queries::list(&mut conn, caller.id, before, limit + 1).await?;
-    let (rows, next_cursor) = pagination::page(rows, limit, |r| Cursor { i: r.id.into() });
+    let (rows, next_cursor) =
+        pagination::page(rows, limit, |r| pagination::IdCursor { i: r.id.into() });
     Ok(HttpResponse::Ok().json(Page {
         data: rows
             .iter()
@@ -320,13 +314,13 @@ async fn list_deliveries(
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
     let limit = pagination::limit(q.limit)?;
-    let before = pagination::decode_opt::<Cursor>(q.cursor.as_deref())?.map(|c| c.i);
+    let before = pagination::decode_opt::<pagination::IdCursor>(q.cursor.as_deref())?.map(|c| c.i);
     let mut conn = db::connection(&state.pool).await?;
     let endpoint = queries::find(&mut conn, caller.id, id.into_inner().0)
         .await?
         .ok_or(ApiError::NotFound("webhook endpoint"))?;
     let rows = queries::attempts(&mut conn, endpoint.id, before, limit + 1).await?;
-    let (rows, next_cursor) = pagination::page(rows, limit, |r| Cursor { i: r.id });
+    let (rows, next_cursor) = pagination::page(rows, limit, |r| pagination::IdCursor { i: r.id });
     Ok(HttpResponse::Ok().json(Page {
         data: rows
             .into_iter()
