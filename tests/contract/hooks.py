@@ -8,12 +8,18 @@ import re
 from datetime import datetime
 import os
 import uuid
+from functools import lru_cache
+from pathlib import Path
 
+import jsonschema_rs
 import schemathesis
 from hypothesis import strategies as st
 
 with open(os.environ["CONTRACT_SEED"]) as f:
     SEED = json.load(f)
+# The document the server serves (a test fails when the two drift).
+with open(Path(__file__).resolve().parents[2] / "openapi" / "openapi.json") as f:
+    DOCUMENT = json.load(f)
 
 
 def _tolerate_unsplittable_urls():
@@ -72,6 +78,30 @@ def _is_instant(value):
         return False
 
 
+@lru_cache(maxsize=None)
+def _field_validator(op_id, field):
+    """The document's schema for one field of an operation's JSON body, or None."""
+    for item in DOCUMENT["paths"].values():
+        for op in item.values():
+            if isinstance(op, dict) and op.get("operationId") == op_id:
+                schema = op["requestBody"]["content"]["application/json"]["schema"]
+                while "$ref" in schema:
+                    schema = DOCUMENT["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+                field_schema = schema.get("properties", {}).get(field)
+                if field_schema is None:
+                    return None
+                return jsonschema_rs.Draft202012Validator({"components": DOCUMENT["components"], **field_schema})
+    return None
+
+
+def _conforms(op_id, body, field):
+    """Whether the generated value of `field` already satisfies the document: only then may it be
+    swapped for a seeded one, or a negative case (an amount of 0, a currency not in the list) would
+    turn into a valid request the server rightly accepts, which the fuzzer then reports."""
+    validator = _field_validator(op_id, field)
+    return validator is not None and field in body and validator.is_valid(body[field])
+
+
 def _seeded_path(op_id, params):
     ids = SEED["path_ids"].get(op_id)
     if not ids or not isinstance(params, dict) or not _is_uuid(params.get("id")):
@@ -85,33 +115,32 @@ def _seeded_bodies(op_id, body):
     if op_id in SECRET_BODIES:
         keys, field, seeded = SECRET_BODIES[op_id]
         value = body.get(field)
-        if set(body) != keys or not isinstance(value, str) or not 1 <= len(value) <= 256:
+        if set(body) != keys or not isinstance(value, str) or not _conforms(op_id, body, field):
             return None
         return [dict(body, **{field: v}) for v in SEED["body"][seeded]]
+    # Only a field that already satisfies the document is swapped: a negative case must stay negative.
     if op_id == "markMessagesRead" and set(body) == {"up_to"} and _is_uuid(body["up_to"]):
         return [dict(body, up_to=v) for v in SEED["body"]["up_to"]]
     if op_id == "createMessage" and isinstance(body.get("attachment_ids"), list):
-        if all(_is_uuid(i) for i in body["attachment_ids"]) and body["attachment_ids"]:
+        ids = body["attachment_ids"]
+        if ids and all(_is_uuid(i) for i in ids) and _conforms(op_id, body, "attachment_ids"):
             return [dict(body, attachment_ids=v) for v in SEED["body"]["attachment_ids"]]
         return None
-    # Only a field that is already well-formed is swapped: a negative case must stay negative.
-    if op_id == "payInvoice" and isinstance(body.get("payment_method"), str):
+    if op_id == "payInvoice" and _conforms(op_id, body, "payment_method"):
         return [dict(body, payment_method=v) for v in SEED["body"]["payment_method"]]
-    amount = body.get("amount")
-    well_formed = (isinstance(amount, dict) and set(amount) == {"amount", "currency"}
-                   and type(amount["amount"]) is int and isinstance(amount["currency"], str))
-    if op_id in ("createPayout", "refundPayment") and well_formed:
+    if (op_id in ("createPayout", "refundPayment") and isinstance(body.get("amount"), dict)
+            and _conforms(op_id, body, "amount")):
         return [dict(body, amount={"amount": 100, "currency": "EUR"})]
     iban = body.get("iban")
-    if (op_id == "putPayoutDestination" and isinstance(iban, str) and 15 <= len(iban) <= 42
+    if (op_id == "putPayoutDestination" and _conforms(op_id, body, "iban")
             and re.fullmatch(r"[A-Za-z]{2}[0-9]{2}[A-Za-z0-9 ]+", iban)):
         return [dict(body, iban="GB82 WEST 1234 5698 7654 32")]
-    url = body.get("url")
-    if op_id in ("createWebhookEndpoint", "updateWebhookEndpoint") and isinstance(url, str) and len(url) <= 2048:
+    if (op_id in ("createWebhookEndpoint", "updateWebhookEndpoint") and isinstance(body.get("url"), str)
+            and _conforms(op_id, body, "url")):
         return [dict(body, url="https://hooks.test/fuzzed")]
     if op_id == "assignTicket" and _is_uuid(body.get("assignee_id")):
         return [dict(body, assignee_id=v) for v in SEED["body"]["assignee_id"]]
-    if op_id == "extendDueDate" and _is_instant(body.get("due_at")):
+    if op_id == "extendDueDate" and _is_instant(body.get("due_at")) and _conforms(op_id, body, "due_at"):
         return [dict(body, due_at=v) for v in SEED["body"]["later_due_at"]]
     if op_id == "createInvoice" and _is_uuid(body.get("order_id")):
         return [dict(body, order_id=v) for v in SEED["body"]["invoice_order_id"]]
