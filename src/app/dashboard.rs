@@ -1,5 +1,6 @@
 //! The dashboard's counters for one user: indexed counts only, no order is loaded.
 
+use anyhow::Context;
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 
@@ -36,38 +37,31 @@ pub struct Summary {
     pub money: Vec<crate::db::ledger::Figures>,
 }
 
-/// Ten queries (the last, earnings and spending from the ledger); the six counters each a range scan of one role's index (nobody is both parties of one order, so the
-/// two roles' counts add up).
-pub async fn summary(
+/// The caller's counters, and the check of their session, in one statement; `None` when the
+/// session is not live (the caller then says 401).
+pub async fn summary_in_session(
     conn: &mut AsyncPgConnection,
     user: UserId,
+    session: uuid::Uuid,
     now: DateTime<Utc>,
-) -> Result<Summary, ApiError> {
-    let as_client = orders::counts_by_status(conn, user, true).await?;
-    let as_creative = orders::counts_by_status(conn, user, false).await?;
-    let (mut late, mut due_soon) = (0, 0);
-    for as_client in [true, false] {
-        late +=
-            orders::count_due_between(conn, user, as_client, &OrderStatus::CAN_BE_LATE, None, now)
-                .await?;
-        due_soon += orders::count_due_between(
-            conn,
-            user,
-            as_client,
-            &OrderStatus::WORK_PENDING,
-            Some(now),
-            now + DUE_SOON,
-        )
-        .await?;
-    }
-    Ok(Summary {
-        as_client,
-        as_creative,
-        late,
-        due_soon,
-        unread_messages: crate::db::messages::unread_total(conn, user).await?,
-        unread_notifications: crate::db::notifications::unread_count(conn, user).await?,
-        median_first_response: orders::median_first_response(conn, user).await?,
-        money: crate::db::ledger::figures(conn, user, month_start(now)).await?,
-    })
+) -> Result<Option<Summary>, ApiError> {
+    let found =
+        orders::dashboard_in_session(conn, user, session, month_start(now), now, now + DUE_SOON)
+            .await?;
+    let Some(row) = found else { return Ok(None) };
+    let by_status = |counts: Vec<i64>| -> Vec<(OrderStatus, i64)> {
+        OrderStatus::ALL.iter().copied().zip(counts).collect()
+    };
+    let money =
+        serde_json::from_value(row.money).context("reading the dashboard's money figures")?;
+    Ok(Some(Summary {
+        as_client: by_status(row.as_client),
+        as_creative: by_status(row.as_creative),
+        late: row.late,
+        due_soon: row.due_soon,
+        unread_messages: row.unread_messages,
+        unread_notifications: row.unread_notifications,
+        median_first_response: row.median_first_response,
+        money,
+    }))
 }

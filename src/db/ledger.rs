@@ -144,7 +144,7 @@ pub async fn post(
 }
 
 /// One currency's figures for a user.
-#[derive(Clone, Debug, Default, PartialEq, Eq, QueryableByName)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, QueryableByName, serde::Deserialize)]
 pub struct Figures {
     #[diesel(sql_type = Text)]
     pub currency: String,
@@ -163,13 +163,12 @@ pub struct Figures {
     pub spent_since: i64,
 }
 
-/// A user's earnings and spending per currency, from the ledger, in one statement.
-pub async fn figures(
-    conn: &mut AsyncPgConnection,
-    user: UserId,
-    since: DateTime<Utc>,
-) -> QueryResult<Vec<Figures>> {
-    let sql = "WITH mine AS ( \
+/// A user's figures per currency (`$1` the user, `$2` the start of "this month"), as [`Figures`]
+/// columns: a subquery of the dashboard's one statement as well.
+pub(crate) const FIGURES: &str = "SELECT currency, sum(pending)::int8 AS pending, \
+        sum(available)::int8 AS available, sum(paid_out_since)::int8 AS paid_out_since, \
+        sum(in_escrow)::int8 AS in_escrow_as_client, sum(spent_since)::int8 AS spent_since \
+      FROM ( \
         SELECT a.currency, \
           CASE WHEN a.kind = 'escrow' AND o.creative_id = $1 THEN a.balance ELSE 0 END AS pending, \
           CASE WHEN a.kind = 'creative_available' THEN a.balance ELSE 0 END AS available, \
@@ -181,12 +180,16 @@ pub async fn figures(
         FROM ledger_accounts a LEFT JOIN orders o ON a.kind = 'escrow' AND o.id = a.owner_id \
         WHERE (a.owner_id = $1 AND a.kind IN ('creative_available', 'paid_out', 'client_funding')) \
            OR (a.kind = 'escrow' AND a.owner_id IN \
-               (SELECT id FROM orders WHERE client_id = $1 OR creative_id = $1))) \
-      SELECT currency, sum(pending)::int8 AS pending, sum(available)::int8 AS available, \
-        sum(paid_out_since)::int8 AS paid_out_since, sum(in_escrow)::int8 AS in_escrow_as_client, \
-        sum(spent_since)::int8 AS spent_since \
-      FROM mine GROUP BY currency ORDER BY currency";
-    prepared(sql)
+               (SELECT id FROM orders WHERE client_id = $1 OR creative_id = $1))) mine \
+      GROUP BY currency";
+
+/// A user's earnings and spending per currency, from the ledger, in one statement.
+pub async fn figures(
+    conn: &mut AsyncPgConnection,
+    user: UserId,
+    since: DateTime<Utc>,
+) -> QueryResult<Vec<Figures>> {
+    prepared(format!("{FIGURES} ORDER BY currency"))
         .bind::<SqlUuid, _>(user)
         .bind::<diesel::sql_types::Timestamptz, _>(since)
         .load(conn)

@@ -6,7 +6,7 @@ use diesel::dsl::{count_star, now};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use super::schema::{message_reads, messages, orders};
+use super::schema::{message_reads, messages};
 use crate::domain::ids::{MessageId, OrderId, UserId};
 use crate::domain::messages::MessageKind;
 use crate::domain::order::ActorRole;
@@ -197,26 +197,5 @@ pub async fn unread_counts(
         .group_by(messages::order_id)
         .select((messages::order_id, count_star()))
         .load(conn)
-        .await
-}
-
-/// Unread messages over all of `user`'s orders, in one query.
-pub async fn unread_total(conn: &mut AsyncPgConnection, user: UserId) -> QueryResult<i64> {
-    messages::table
-        .inner_join(orders::table)
-        .left_join(
-            message_reads::table.on(message_reads::order_id
-                .eq(messages::order_id)
-                .and(message_reads::user_id.eq(user))),
-        )
-        .filter(orders::client_id.eq(user).or(orders::creative_id.eq(user)))
-        .filter(
-            message_reads::last_read_id.is_null().or(messages::id
-                .nullable()
-                .gt(message_reads::last_read_id.nullable())),
-        )
-        .filter(messages::sender_id.is_distinct_from(user))
-        .select(count_star())
-        .first(conn)
         .await
 }

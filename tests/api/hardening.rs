@@ -822,3 +822,43 @@ async fn reading_an_order_in_one_statement_still_refuses_a_revoked_session_with_
     )
     .await;
 }
+
+/// `GET /v1/dashboard` folds the session check into its one statement: a revoked session or a
+/// disabled account is still a 401 there, not an empty dashboard.
+#[tokio::test]
+async fn the_dashboard_in_one_statement_still_refuses_a_revoked_session_with_401() {
+    let app = TestApp::spawn().await;
+    let (client, creative) = (app.register("client").await, app.register("creative").await);
+    app.order_in("new", &client, &creative).await;
+    let d = json_ok(
+        app.get("/v1/dashboard", &client.token).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(d["as_client"]["new"], 1);
+    let res = app
+        .post(
+            "/v1/auth/logout",
+            None,
+            &json!({"refresh_token": client.refresh_token}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let res = app.get("/v1/dashboard", &client.token).await;
+    assert!(res.headers().contains_key("www-authenticate"));
+    problem(res, StatusCode::UNAUTHORIZED).await;
+    assert_eq!(
+        app.get("/v1/dashboard", &creative.token).await.status(),
+        StatusCode::OK
+    );
+    app.sql(&format!(
+        "UPDATE users SET disabled_at = now() WHERE id = '{}'",
+        creative.id
+    ))
+    .await;
+    problem(
+        app.get("/v1/dashboard", &creative.token).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+}

@@ -213,15 +213,6 @@ pub async fn mark_all_read(conn: &mut AsyncPgConnection, user: UserId) -> QueryR
     .await
 }
 
-pub async fn unread_count(conn: &mut AsyncPgConnection, user: UserId) -> QueryResult<i64> {
-    notifications::table
-        .filter(notifications::user_id.eq(user))
-        .filter(notifications::read_at.is_null())
-        .count()
-        .get_result(conn)
-        .await
-}
-
 // --- dead letters --------------------------------------------------------------------------------
 
 #[derive(Queryable, Selectable, Clone, Debug)]

@@ -55,7 +55,8 @@ pub struct CallerView {
 
 /// The caller's row, if their session is live: the same conditions as
 /// `db::sessions::active_caller`, for folding into a read (`$1` the user, `$3` the session).
-const LIVE_CALLER: &str = "SELECT u.is_admin, u.email_verified_at IS NOT NULL AS email_verified \
+pub(super) const LIVE_CALLER: &str =
+    "SELECT u.is_admin, u.email_verified_at IS NOT NULL AS email_verified \
      FROM users u JOIN sessions s ON s.user_id = u.id \
      WHERE u.id = $1 AND u.disabled_at IS NULL \
        AND s.id = $3 AND s.revoked_at IS NULL AND s.expires_at > now()";
