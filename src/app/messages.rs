@@ -28,13 +28,12 @@ pub async fn post(
     body: String,
     files: &[AttachmentId],
 ) -> Result<Posted, ApiError> {
-    let order = super::orders::visible(conn, order_id, caller).await?;
-    let role = role_of(&order, caller);
     conn.transaction::<_, ApiError, _>(async |conn| {
         // Under the order's lock, so the order cannot close between the check and the insert.
-        let order = orders::lock(conn, order_id)
+        let order = orders::lock_visible(conn, order_id, caller)
             .await?
             .ok_or(ApiError::NotFound("order"))?;
+        let role = role_of(&order, caller);
         if !may_post(order.status()) {
             return Err(order_closed(order.status()));
         }
@@ -59,7 +58,11 @@ pub async fn post(
             attachment_count: files.len(),
         };
         outbox::insert(conn, &Event::MessagePosted(event)).await?;
-        let attachments = attachments::of_messages(conn, &[message.id]).await?;
+        let attachments = if files.is_empty() {
+            Vec::new()
+        } else {
+            attachments::of_messages(conn, &[message.id]).await?
+        };
         Ok(Posted {
             message,
             attachments,

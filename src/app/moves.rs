@@ -67,6 +67,21 @@ pub async fn make(
         return Err(note_required(r.to));
     }
     let order = super::orders::visible(conn, r.order_id, r.caller).await?;
+    make_on(conn, order, r, clock, timings).await
+}
+
+/// [`make`] on the order as the caller already read it (visible to them), e.g. in the statement
+/// that also checked their session.
+pub async fn make_on(
+    conn: &mut AsyncPgConnection,
+    order: orders::OrderRow,
+    r: Request<'_>,
+    clock: &Clock,
+    timings: &OrderTimings,
+) -> Result<Moved, ApiError> {
+    if machine::requires_note(r.to) && r.note.is_none() {
+        return Err(note_required(r.to));
+    }
     if r.expected_version.is_some_and(|v| v != order.version) {
         return Err(ApiError::PreconditionFailed {
             current_version: order.version,

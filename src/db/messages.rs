@@ -6,6 +6,8 @@ use diesel::dsl::{count_star, now};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
+use diesel::sql_types::{Nullable, Text, Timestamptz, Uuid};
+
 use super::schema::{message_reads, messages};
 use crate::domain::ids::{MessageId, OrderId, UserId};
 use crate::domain::messages::MessageKind;
@@ -57,6 +59,24 @@ impl MessageRow {
 /// thread's newest when needed: thread order is commit order. Callers hold the order's row lock
 /// (every path that writes to a thread does), so two writers cannot take the same id.
 pub async fn insert(conn: &mut AsyncPgConnection, row: &mut MessageRow) -> QueryResult<()> {
+    // The common case in one statement: the new id already sorts after the thread's newest.
+    let sql =
+        "INSERT INTO messages (id, order_id, sender_id, sender_role, kind, body, created_at) \
+         SELECT $1, $2, $3, $4, $5, $6, $7 \
+         WHERE NOT EXISTS (SELECT 1 FROM messages WHERE order_id = $2 AND id >= $1)";
+    let inserted = crate::db::prepared::prepared(sql)
+        .bind::<Uuid, _>(row.id)
+        .bind::<Uuid, _>(row.order_id)
+        .bind::<Nullable<Uuid>, _>(row.sender_id)
+        .bind::<Text, _>(row.sender_role)
+        .bind::<Text, _>(row.kind)
+        .bind::<Text, _>(row.body.clone())
+        .bind::<Timestamptz, _>(row.created_at)
+        .execute(conn)
+        .await?;
+    if inserted == 1 {
+        return Ok(());
+    }
     let newest: Option<MessageId> = messages::table
         .filter(messages::order_id.eq(row.order_id))
         .order(messages::id.desc())

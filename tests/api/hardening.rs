@@ -862,3 +862,45 @@ async fn the_dashboard_in_one_statement_still_refuses_a_revoked_session_with_401
     )
     .await;
 }
+
+/// `POST /v1/orders/{id}/transitions` reads the order and checks the session in one statement: a
+/// revoked session is a 401 whether the order exists, whether it is the caller's, and whether the
+/// body lacks a reason the move needs; a live outsider still gets 404.
+#[tokio::test]
+async fn a_transition_checked_in_one_statement_still_refuses_a_revoked_session_with_401() {
+    let app = TestApp::spawn().await;
+    let (client, creative) = (app.register("client").await, app.register("creative").await);
+    let outsider = app.register("outsider").await;
+    let order = app.order_in("new", &client, &creative).await;
+    let path = format!("/v1/orders/{order}/transitions");
+    let confirm = json!({"to": "in_progress"});
+    problem(
+        app.post(&path, Some(&outsider.token), &confirm).await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    let res = app
+        .post(
+            "/v1/auth/logout",
+            None,
+            &json!({"refresh_token": creative.refresh_token}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let missing = format!("/v1/orders/{}/transitions", uuid::Uuid::now_v7());
+    for (path, body) in [
+        (&path, &confirm),
+        (&missing, &confirm),
+        (&path, &json!({"to": "declined"})),
+    ] {
+        let res = app.post(path, Some(&creative.token), body).await;
+        assert!(res.headers().contains_key("www-authenticate"));
+        problem(res, StatusCode::UNAUTHORIZED).await;
+    }
+    let order = json_ok(
+        app.get(&format!("/v1/orders/{order}"), &client.token).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(order["status"], "new", "a refused move changed nothing");
+}

@@ -200,6 +200,22 @@ pub async fn completed_between(
     .await
 }
 
+/// [`find_visible`], with the row locked for the rest of the transaction.
+pub async fn lock_visible(
+    conn: &mut AsyncPgConnection,
+    id: OrderId,
+    viewer: Viewer,
+) -> QueryResult<Option<OrderRow>> {
+    orders::table
+        .filter(orders::id.eq(id))
+        .filter(visible_to(viewer))
+        .select(OrderRow::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()
+}
+
 /// The order if the viewer takes part in it or is an admin.
 pub async fn find_visible(
     conn: &mut AsyncPgConnection,

@@ -85,6 +85,79 @@ pub async fn find_view_in_session(
         .optional()
 }
 
+#[derive(QueryableByName)]
+struct Extras {
+    #[diesel(sql_type = Text)]
+    client_name: String,
+    #[diesel(sql_type = Text)]
+    creative_name: String,
+    #[diesel(sql_type = BigInt)]
+    unread_count: i64,
+}
+
+/// The view of one order already loaded (the answer to a write): names and the viewer's unread
+/// count in one statement.
+pub async fn view_one(
+    conn: &mut AsyncPgConnection,
+    order: OrderRow,
+    viewer: UserId,
+) -> QueryResult<OrderView> {
+    let sql = "SELECT c.display_name AS client_name, cr.display_name AS creative_name, \
+           (SELECT count(*) FROM messages m \
+              LEFT JOIN message_reads r ON r.order_id = m.order_id AND r.user_id = $1 \
+            WHERE m.order_id = $2 AND (r.last_read_id IS NULL OR m.id > r.last_read_id) \
+              AND m.sender_id IS DISTINCT FROM $1) AS unread_count \
+         FROM users c, users cr WHERE c.id = $3 AND cr.id = $4";
+    let extras: Extras = crate::db::prepared::prepared(sql)
+        .bind::<SqlUuid, _>(viewer)
+        .bind::<SqlUuid, _>(order.id)
+        .bind::<SqlUuid, _>(order.client_id)
+        .bind::<SqlUuid, _>(order.creative_id)
+        .get_result(conn)
+        .await?;
+    Ok(OrderView {
+        order,
+        client_name: extras.client_name,
+        creative_name: extras.creative_name,
+        unread_count: extras.unread_count,
+    })
+}
+
+/// An order row with what the statement learnt of the caller on the way.
+#[derive(QueryableByName, Clone, Debug)]
+pub struct CallerOrder {
+    #[diesel(embed)]
+    pub order: OrderRow,
+    #[diesel(sql_type = Bool)]
+    pub caller_is_admin: bool,
+    #[diesel(sql_type = Bool)]
+    pub caller_email_verified: bool,
+}
+
+/// The order row if the caller takes part in it (or is an admin) *and* their session is live, in
+/// one statement; `None` says neither why (see [`find_view_in_session`]).
+pub async fn find_visible_in_session(
+    conn: &mut AsyncPgConnection,
+    id: OrderId,
+    user: UserId,
+    session: uuid::Uuid,
+) -> QueryResult<Option<CallerOrder>> {
+    let sql = format!(
+        "WITH caller AS ({LIVE_CALLER}) \
+         SELECT orders.*, caller.is_admin AS caller_is_admin, \
+           caller.email_verified AS caller_email_verified \
+         FROM orders, caller WHERE orders.id = $2 \
+           AND (orders.client_id = $1 OR orders.creative_id = $1 OR caller.is_admin)"
+    );
+    crate::db::prepared::prepared(sql)
+        .bind::<SqlUuid, _>(user)
+        .bind::<SqlUuid, _>(id)
+        .bind::<SqlUuid, _>(session)
+        .get_result(conn)
+        .await
+        .optional()
+}
+
 /// Views of orders already loaded: names and unread counts in two statements for the whole page.
 pub async fn views(
     conn: &mut AsyncPgConnection,

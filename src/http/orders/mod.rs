@@ -135,9 +135,8 @@ pub async fn render_one(
     caller: &AuthUser,
     clock: &Clock,
 ) -> Result<OrderResponse, ApiError> {
-    let mut list = render(conn, vec![row], caller, clock).await?;
-    list.pop()
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("rendering an order produced nothing")))
+    let view = orders::view_one(conn, row, caller.id).await?;
+    Ok(render_view(view, caller, clock))
 }
 
 pub fn order_ok(status: StatusCode, order: &OrderResponse) -> HttpResponse {

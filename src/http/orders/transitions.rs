@@ -12,9 +12,9 @@ use super::{order_ok, render_one, viewer, visible_order, OrderResponse};
 use crate::app::moves;
 use crate::db::{self, orders};
 use crate::domain::ids::OrderId;
-use crate::domain::order::{ActorRole, OrderStatus};
+use crate::domain::order::{self as machine, ActorRole, OrderStatus};
 use crate::domain::text;
-use crate::http::auth_user::AuthUser;
+use crate::http::auth_user::{AuthUser, Bearer};
 use crate::http::docs;
 use crate::http::error::ApiError;
 use crate::http::extract::{IfMatch, Json, StrictUuid};
@@ -122,20 +122,39 @@ pub struct HistoryQuery {
 async fn create_transition(
     req: actix_web::HttpRequest,
     state: web::Data<AppState>,
-    caller: AuthUser,
+    bearer: Bearer,
     id: web::Path<StrictUuid<OrderId>>,
     if_match: IfMatch,
     body: Json<TransitionRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner().0;
     let TransitionRequest { to, note } = body.0;
+    let mut conn = db::connection(&state.pool).await?;
     let note = note
         .map(|n| text::NOTE.parse(&n))
         .transpose()
-        .map_err(|e| crate::http::error::invalid_field("note", e))?
-        .filter(|n| !n.is_empty());
+        .map_err(|e| crate::http::error::invalid_field("note", e));
+    let note = match note {
+        Ok(note) => note.filter(|n| !n.is_empty()),
+        Err(e) => return Err(refuse_after_session_check(&mut conn, &bearer, e).await),
+    };
+    if machine::requires_note(to) && note.is_none() {
+        let e = moves::note_required(to);
+        return Err(refuse_after_session_check(&mut conn, &bearer, e).await);
+    }
+    // The session check and the order: one statement. Found nothing: the check alone says 401 or
+    // 404.
+    let found = orders::find_visible_in_session(&mut conn, id, bearer.user, bearer.session).await?;
+    let Some(found) = found else {
+        bearer.confirm(&mut conn).await?;
+        return Err(ApiError::NotFound("order"));
+    };
+    let caller = AuthUser {
+        id: bearer.user,
+        is_admin: found.caller_is_admin,
+        email_verified: found.caller_email_verified,
+    };
     let clock = state.clock();
-    let mut conn = db::connection(&state.pool).await?;
     let request = moves::Request {
         caller: viewer(&caller),
         order_id: id,
@@ -145,9 +164,28 @@ async fn create_transition(
         request_id: crate::http::request_id::of(&req),
         delivery: None,
     };
-    let row = moves::make(&mut conn, request, &clock, &state.settings.orders).await?;
+    let row = moves::make_on(
+        &mut conn,
+        found.order,
+        request,
+        &clock,
+        &state.settings.orders,
+    )
+    .await?;
     let order = render_one(&mut conn, row.order, &caller, &clock).await?;
     Ok(order_ok(StatusCode::OK, &order))
+}
+
+/// A request refused on its body alone still says 401 first when the session is not live.
+async fn refuse_after_session_check(
+    conn: &mut diesel_async::AsyncPgConnection,
+    bearer: &Bearer,
+    refusal: ApiError,
+) -> ApiError {
+    match bearer.confirm(conn).await {
+        Ok(_) => refusal,
+        Err(e) => e,
+    }
 }
 
 /// The order's status history, oldest first; placing the order is the first row.
