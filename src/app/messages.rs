@@ -28,47 +28,61 @@ pub async fn post(
     body: String,
     files: &[AttachmentId],
 ) -> Result<Posted, ApiError> {
+    if crate::db::in_transaction(conn)? {
+        return write_post(conn, caller, order_id, body, files).await;
+    }
     conn.transaction::<_, ApiError, _>(async |conn| {
-        // Under the order's lock, so the order cannot close between the check and the insert.
-        let order = orders::lock_visible(conn, order_id, caller)
-            .await?
-            .ok_or(ApiError::NotFound("order"))?;
-        let role = role_of(&order, caller);
-        if !may_post(order.status()) {
-            return Err(order_closed(order.status()));
-        }
-        let mut message = MessageRow::user(order_id, caller.user_id, role, body);
-        messages::insert(conn, &mut message).await?;
-        if role == crate::domain::order::ActorRole::Creative && order.first_response_at.is_none() {
-            orders::mark_first_response(conn, order_id).await?;
-        }
-        let owner = Owner::Message(message.id);
-        take_files(conn, files, order_id, caller.user_id, owner).await?;
-        let recipients = [order.client_id, order.creative_id]
-            .into_iter()
-            .filter(|u| *u != caller.user_id)
-            .collect();
-        let event = MessagePosted {
-            order_id,
-            message_id: message.id,
-            sender_id: caller.user_id,
-            sender_role: role,
-            recipient_ids: recipients,
-            excerpt: message.body.chars().take(200).collect(),
-            attachment_count: files.len(),
-        };
-        outbox::insert(conn, &Event::MessagePosted(event)).await?;
-        let attachments = if files.is_empty() {
-            Vec::new()
-        } else {
-            attachments::of_messages(conn, &[message.id]).await?
-        };
-        Ok(Posted {
-            message,
-            attachments,
-        })
+        write_post(conn, caller, order_id, body, files).await
     })
     .await
+}
+
+/// The message, its files and its event, in the transaction the caller holds.
+async fn write_post(
+    conn: &mut AsyncPgConnection,
+    caller: orders::Viewer,
+    order_id: OrderId,
+    body: String,
+    files: &[AttachmentId],
+) -> Result<Posted, ApiError> {
+    // Under the order's lock, so the order cannot close between the check and the insert.
+    let order = orders::lock_visible(conn, order_id, caller)
+        .await?
+        .ok_or(ApiError::NotFound("order"))?;
+    let role = role_of(&order, caller);
+    if !may_post(order.status()) {
+        return Err(order_closed(order.status()));
+    }
+    let mut message = MessageRow::user(order_id, caller.user_id, role, body);
+    messages::insert(conn, &mut message).await?;
+    if role == crate::domain::order::ActorRole::Creative && order.first_response_at.is_none() {
+        orders::mark_first_response(conn, order_id).await?;
+    }
+    let owner = Owner::Message(message.id);
+    take_files(conn, files, order_id, caller.user_id, owner).await?;
+    let recipients = [order.client_id, order.creative_id]
+        .into_iter()
+        .filter(|u| *u != caller.user_id)
+        .collect();
+    let event = MessagePosted {
+        order_id,
+        message_id: message.id,
+        sender_id: caller.user_id,
+        sender_role: role,
+        recipient_ids: recipients,
+        excerpt: message.body.chars().take(200).collect(),
+        attachment_count: files.len(),
+    };
+    outbox::insert(conn, &Event::MessagePosted(event)).await?;
+    let attachments = if files.is_empty() {
+        Vec::new()
+    } else {
+        attachments::of_messages(conn, &[message.id]).await?
+    };
+    Ok(Posted {
+        message,
+        attachments,
+    })
 }
 
 /// Gives the files to their owner, or refuses the whole request if any id is not a file the caller

@@ -26,37 +26,47 @@ pub struct PlaceOrder {
     pub verified_creatives_only: bool,
 }
 
-/// Places an order for `client` and tells the creative (`order.placed`), in one transaction — a
-/// savepoint when the caller already holds one (an idempotent request records its answer in it).
+/// Places an order for `client` and tells the creative (`order.placed`), in one transaction: the
+/// caller's when it holds one (an idempotent request records its answer in it), see
+/// `db::in_transaction`.
 pub async fn place(
     conn: &mut AsyncPgConnection,
     client: UserId,
     input: &PlaceOrder,
 ) -> Result<orders::OrderRow, ApiError> {
     let new = new_order(conn, input, client).await?;
-    conn.transaction::<_, ApiError, _>(async |conn| {
-        let row = orders::place(conn, new).await?;
-        outbox::insert(
-            conn,
-            &Event::OrderPlaced(events::OrderPlaced {
-                order_id: row.id,
-                title: row.title.clone(),
-                client_id: row.client_id,
-                creative_id: row.creative_id,
-                price: events::EventPrice {
-                    amount: row.price_amount,
-                    currency: row.price_currency.clone(),
-                },
-                due_at: row.due_at,
-            }),
-        )
-        .await?;
-        let line = format!("The client placed the order: {}", row.title);
-        super::messages::post_system(conn, row.id, line).await?;
-        tracing::info!(order_id = %row.id, "order placed");
-        Ok(row)
-    })
-    .await
+    if crate::db::in_transaction(conn)? {
+        return write_placed(conn, new).await;
+    }
+    conn.transaction::<_, ApiError, _>(async |conn| write_placed(conn, new).await)
+        .await
+}
+
+/// The order, its event and its first line, written in the transaction the caller holds.
+async fn write_placed(
+    conn: &mut AsyncPgConnection,
+    new: orders::NewOrder,
+) -> Result<orders::OrderRow, ApiError> {
+    let row = orders::place(conn, new).await?;
+    outbox::insert(
+        conn,
+        &Event::OrderPlaced(events::OrderPlaced {
+            order_id: row.id,
+            title: row.title.clone(),
+            client_id: row.client_id,
+            creative_id: row.creative_id,
+            price: events::EventPrice {
+                amount: row.price_amount,
+                currency: row.price_currency.clone(),
+            },
+            due_at: row.due_at,
+        }),
+    )
+    .await?;
+    let line = format!("The client placed the order: {}", row.title);
+    super::messages::post_system(conn, row.id, line).await?;
+    tracing::info!(order_id = %row.id, "order placed");
+    Ok(row)
 }
 
 /// The order if `caller` may see it; 404 otherwise, whether it is absent or not theirs.

@@ -74,6 +74,19 @@ pub async fn connection(pool: &DbPool) -> Result<DbConn, Unavailable> {
     }
 }
 
+/// Whether a transaction is open on `conn`. A use case owns its transaction, but a handler that
+/// records an idempotent answer opens one around it, so answer and change commit together; inside
+/// that, the use case runs in the caller's transaction as it is rather than in a savepoint (two
+/// round trips saved), and its error, propagated, rolls the whole back.
+pub fn in_transaction(conn: &mut AsyncPgConnection) -> diesel::QueryResult<bool> {
+    use diesel_async::{AsyncConnection, TransactionManager};
+    let status =
+        <AsyncPgConnection as AsyncConnection>::TransactionManager::transaction_manager_status_mut(
+            conn,
+        );
+    Ok(status.transaction_depth()?.is_some())
+}
+
 /// The outcome of a write guarded by the row's version.
 pub enum Update<T> {
     Updated(T),
