@@ -95,19 +95,17 @@ async fn get_dashboard(
     let mut conn = db::connection(&state.pool).await?;
     // The session check and every counter: one statement. Found nothing: the session is not live,
     // which the check alone then reports as 401.
-    let found = app::dashboard::summary_in_session(
-        &mut conn,
-        bearer.user,
-        bearer.session,
-        chrono::Utc::now(),
-    )
-    .await?;
-    let Some(summary) = found else {
+    let (user, session) = (bearer.user, bearer.session);
+    let now = chrono::Utc::now();
+    let mut found = app::dashboard::summary_in_session(&mut conn, user, session, now).await?;
+    if found.is_none() {
         bearer.confirm(&mut conn).await?;
-        return Err(ApiError::Internal(anyhow::anyhow!(
-            "the dashboard found no live session that the check then found"
-        )));
-    };
+        // Live again by now (an account re-enabled in between): read once more.
+        found = app::dashboard::summary_in_session(&mut conn, user, session, now).await?;
+    }
+    let summary = found.ok_or(ApiError::Unauthorized(
+        "The access token is invalid or expired.",
+    ))?;
     Ok(HttpResponse::Ok().json(Dashboard {
         as_client: StatusCounts::from_rows(summary.as_client),
         as_creative: StatusCounts::from_rows(summary.as_creative),

@@ -865,7 +865,8 @@ async fn the_dashboard_in_one_statement_still_refuses_a_revoked_session_with_401
 
 /// `POST /v1/orders/{id}/transitions` reads the order and checks the session in one statement: a
 /// revoked session is a 401 whether the order exists, whether it is the caller's, and whether the
-/// body lacks a reason the move needs; a live outsider still gets 404.
+/// body is refused on its shape (a reason the move needs, an unknown status or field); a live
+/// outsider still gets 404.
 #[tokio::test]
 async fn a_transition_checked_in_one_statement_still_refuses_a_revoked_session_with_401() {
     let app = TestApp::spawn().await;
@@ -892,6 +893,8 @@ async fn a_transition_checked_in_one_statement_still_refuses_a_revoked_session_w
         (&path, &confirm),
         (&missing, &confirm),
         (&path, &json!({"to": "declined"})),
+        (&path, &json!({"to": "bogus"})),
+        (&path, &json!({"to": "in_progress", "extra": 1})),
     ] {
         let res = app.post(path, Some(&creative.token), body).await;
         assert!(res.headers().contains_key("www-authenticate"));

@@ -84,13 +84,19 @@ def _field_validator(op_id, field):
     for item in DOCUMENT["paths"].values():
         for op in item.values():
             if isinstance(op, dict) and op.get("operationId") == op_id:
-                schema = op["requestBody"]["content"]["application/json"]["schema"]
+                body = op.get("requestBody", {}).get("content", {}).get("application/json", {})
+                schema = body.get("schema")
+                if schema is None:
+                    return None
                 while "$ref" in schema:
                     schema = DOCUMENT["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
                 field_schema = schema.get("properties", {}).get(field)
                 if field_schema is None:
                     return None
-                return jsonschema_rs.Draft202012Validator({"components": DOCUMENT["components"], **field_schema})
+                # Formats asserted too: `2026-12-01` is no `date-time`, and a negative case built
+                # on it must not become a valid request.
+                return jsonschema_rs.Draft202012Validator(
+                    {"components": DOCUMENT["components"], **field_schema}, validate_formats=True)
     return None
 
 

@@ -98,7 +98,7 @@ const MEDIAN: &str =
                  WHERE t.order_id = o.id AND t.from_status = 'new' \
                    AND t.actor_role = 'creative')) - o.created_at) AS seconds \
            FROM orders o \
-           WHERE o.creative_id = $1 AND o.created_at > $4 - interval '30 days') r \
+           WHERE o.creative_id = $1 AND o.created_at > now() - interval '30 days') r \
      WHERE r.seconds IS NOT NULL";
 
 /// The user's counters if their session is live, else `None` (the caller then tells 401 apart).

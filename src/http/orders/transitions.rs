@@ -124,24 +124,15 @@ async fn create_transition(
     state: web::Data<AppState>,
     bearer: Bearer,
     id: web::Path<StrictUuid<OrderId>>,
-    if_match: IfMatch,
-    body: Json<TransitionRequest>,
+    if_match: Result<IfMatch, ApiError>,
+    body: Result<Json<TransitionRequest>, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner().0;
-    let TransitionRequest { to, note } = body.0;
     let mut conn = db::connection(&state.pool).await?;
-    let note = note
-        .map(|n| text::NOTE.parse(&n))
-        .transpose()
-        .map_err(|e| crate::http::error::invalid_field("note", e));
-    let note = match note {
-        Ok(note) => note.filter(|n| !n.is_empty()),
+    let (if_match, to, note) = match parse_transition(if_match, body) {
+        Ok(parsed) => parsed,
         Err(e) => return Err(refuse_after_session_check(&mut conn, &bearer, e).await),
     };
-    if machine::requires_note(to) && note.is_none() {
-        let e = moves::note_required(to);
-        return Err(refuse_after_session_check(&mut conn, &bearer, e).await);
-    }
     // The session check and the order: one statement. Found nothing: the check alone says 401 or
     // 404.
     let found = orders::find_visible_in_session(&mut conn, id, bearer.user, bearer.session).await?;
@@ -176,7 +167,25 @@ async fn create_transition(
     Ok(order_ok(StatusCode::OK, &order))
 }
 
-/// A request refused on its body alone still says 401 first when the session is not live.
+/// The request's headers and body, refused on their shape alone (before the order is read).
+fn parse_transition(
+    if_match: Result<IfMatch, ApiError>,
+    body: Result<Json<TransitionRequest>, ApiError>,
+) -> Result<(IfMatch, OrderStatus, Option<String>), ApiError> {
+    let if_match = if_match?;
+    let TransitionRequest { to, note } = body?.0;
+    let note = note
+        .map(|n| text::NOTE.parse(&n))
+        .transpose()
+        .map_err(|e| crate::http::error::invalid_field("note", e))?
+        .filter(|n| !n.is_empty());
+    if machine::requires_note(to) && note.is_none() {
+        return Err(moves::note_required(to));
+    }
+    Ok((if_match, to, note))
+}
+
+/// A request refused on its shape alone still says 401 first when the session is not live.
 async fn refuse_after_session_check(
     conn: &mut diesel_async::AsyncPgConnection,
     bearer: &Bearer,
