@@ -47,6 +47,15 @@ pub struct Bearer {
 }
 
 impl Bearer {
+    /// The caller as a statement that also checked the session found them.
+    pub fn caller(&self, is_admin: bool, email_verified: bool) -> AuthUser {
+        AuthUser {
+            id: self.user,
+            is_admin,
+            email_verified,
+        }
+    }
+
     /// The caller, if their account and session are live; 401 otherwise.
     pub async fn confirm(
         &self,

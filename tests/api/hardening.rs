@@ -116,14 +116,7 @@ async fn h03_logout_ends_that_sessions_access_token_at_once_and_no_other() {
     let app = TestApp::spawn().await;
     let ada = app.register("ada").await;
     let (other_access, _) = app.login(&ada).await;
-    let res = app
-        .post(
-            "/v1/auth/logout",
-            None,
-            &json!({"refresh_token": ada.refresh_token}),
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    app.logout(&ada).await;
     problem(
         app.get("/v1/me", &ada.token).await,
         StatusCode::UNAUTHORIZED,
@@ -794,14 +787,7 @@ async fn reading_an_order_in_one_statement_still_refuses_a_revoked_session_with_
     let path = format!("/v1/orders/{order}");
     assert_eq!(app.get(&path, &admin.token).await.status(), StatusCode::OK);
     problem(app.get(&path, &outsider.token).await, StatusCode::NOT_FOUND).await;
-    let res = app
-        .post(
-            "/v1/auth/logout",
-            None,
-            &json!({"refresh_token": client.refresh_token}),
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    app.logout(&client).await;
     let res = app.get(&path, &client.token).await;
     assert!(res.headers().contains_key("www-authenticate"));
     problem(res, StatusCode::UNAUTHORIZED).await;
@@ -836,14 +822,7 @@ async fn the_dashboard_in_one_statement_still_refuses_a_revoked_session_with_401
     )
     .await;
     assert_eq!(d["as_client"]["new"], 1);
-    let res = app
-        .post(
-            "/v1/auth/logout",
-            None,
-            &json!({"refresh_token": client.refresh_token}),
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    app.logout(&client).await;
     let res = app.get("/v1/dashboard", &client.token).await;
     assert!(res.headers().contains_key("www-authenticate"));
     problem(res, StatusCode::UNAUTHORIZED).await;
@@ -880,14 +859,7 @@ async fn a_transition_checked_in_one_statement_still_refuses_a_revoked_session_w
         StatusCode::NOT_FOUND,
     )
     .await;
-    let res = app
-        .post(
-            "/v1/auth/logout",
-            None,
-            &json!({"refresh_token": creative.refresh_token}),
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    app.logout(&creative).await;
     let missing = format!("/v1/orders/{}/transitions", uuid::Uuid::now_v7());
     for (path, body) in [
         (&path, &confirm),

@@ -349,6 +349,13 @@ impl TestApp {
     }
 
     /// Exchanges a refresh token: the response as it came.
+    /// Ends `user`'s session (`POST /v1/auth/logout`): their access token is refused from now on.
+    pub async fn logout(&self, user: &TestUser) {
+        let body = json!({"refresh_token": user.refresh_token});
+        let res = self.post("/v1/auth/logout", None, &body).await;
+        assert_eq!(res.status(), StatusCode::NO_CONTENT, "logging out");
+    }
+
     pub async fn refresh(&self, refresh_token: &str) -> Response {
         self.post(
             "/v1/auth/refresh",

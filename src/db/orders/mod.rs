@@ -200,33 +200,38 @@ pub async fn completed_between(
     .await
 }
 
-/// [`find_visible`], with the row locked for the rest of the transaction.
-pub async fn lock_visible(
-    conn: &mut AsyncPgConnection,
-    id: OrderId,
-    viewer: Viewer,
-) -> QueryResult<Option<OrderRow>> {
-    orders::table
-        .filter(orders::id.eq(id))
-        .filter(visible_to(viewer))
-        .select(OrderRow::as_select())
-        .for_update()
-        .first(conn)
-        .await
-        .optional()
-}
-
 /// The order if the viewer takes part in it or is an admin.
 pub async fn find_visible(
     conn: &mut AsyncPgConnection,
     id: OrderId,
     viewer: Viewer,
 ) -> QueryResult<Option<OrderRow>> {
+    visible_row(id, viewer).first(conn).await.optional()
+}
+
+/// [`find_visible`], with the row locked for the rest of the transaction.
+pub async fn lock_visible(
+    conn: &mut AsyncPgConnection,
+    id: OrderId,
+    viewer: Viewer,
+) -> QueryResult<Option<OrderRow>> {
+    visible_row(id, viewer)
+        .for_update()
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// One order by id, if the viewer may see it.
+type VisibleRow = diesel::dsl::Select<
+    diesel::dsl::Filter<ById, VisibleFilter>,
+    diesel::dsl::AsSelect<OrderRow, diesel::pg::Pg>,
+>;
+type ById = diesel::dsl::Filter<orders::table, diesel::dsl::Eq<orders::id, OrderId>>;
+
+fn visible_row(id: OrderId, viewer: Viewer) -> VisibleRow {
     orders::table
         .filter(orders::id.eq(id))
         .filter(visible_to(viewer))
         .select(OrderRow::as_select())
-        .first(conn)
-        .await
-        .optional()
 }

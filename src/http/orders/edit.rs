@@ -43,11 +43,7 @@ pub(super) async fn get_order(
         bearer.confirm(&mut conn).await?;
         return Err(ApiError::NotFound("order"));
     };
-    let caller = AuthUser {
-        id: bearer.user,
-        is_admin: found.caller_is_admin,
-        email_verified: found.caller_email_verified,
-    };
+    let caller = bearer.caller(found.caller_is_admin, found.caller_email_verified);
     let order = render_view(found.view, &caller, &state.clock());
     Ok(order_ok(StatusCode::OK, &order))
 }

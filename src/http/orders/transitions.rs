@@ -140,11 +140,7 @@ async fn create_transition(
         bearer.confirm(&mut conn).await?;
         return Err(ApiError::NotFound("order"));
     };
-    let caller = AuthUser {
-        id: bearer.user,
-        is_admin: found.caller_is_admin,
-        email_verified: found.caller_email_verified,
-    };
+    let caller = bearer.caller(found.caller_is_admin, found.caller_email_verified);
     let clock = state.clock();
     let request = moves::Request {
         caller: viewer(&caller),
