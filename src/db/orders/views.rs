@@ -27,18 +27,25 @@ pub(super) fn views_of(inner: &str) -> String {
     views_with(inner, "")
 }
 
+/// The viewer's (`$1`) unread count in the thread of `order` (an SQL expression), as a column.
+fn unread_count_of(order: &str) -> String {
+    format!(
+        "(SELECT count(*) FROM messages m \
+            LEFT JOIN message_reads r ON r.order_id = m.order_id AND r.user_id = $1 \
+          WHERE m.order_id = {order} AND (r.last_read_id IS NULL OR m.id > r.last_read_id) \
+            AND m.sender_id IS DISTINCT FROM $1) AS unread_count"
+    )
+}
+
 /// [`views_of`] with more columns after the view's (`, expr AS name`).
 fn views_with(inner: &str, more: &str) -> String {
     format!(
-        "SELECT o.*, c.display_name AS client_name, cr.display_name AS creative_name{more}, \
-           (SELECT count(*) FROM messages m \
-              LEFT JOIN message_reads r ON r.order_id = m.order_id AND r.user_id = $1 \
-            WHERE m.order_id = o.id AND (r.last_read_id IS NULL OR m.id > r.last_read_id) \
-              AND m.sender_id IS DISTINCT FROM $1) AS unread_count \
+        "SELECT o.*, c.display_name AS client_name, cr.display_name AS creative_name{more}, {} \
          FROM ({inner}) o \
          JOIN users c ON c.id = o.client_id \
          JOIN users cr ON cr.id = o.creative_id \
-         ORDER BY o.id DESC"
+         ORDER BY o.id DESC",
+        unread_count_of("o.id")
     )
 }
 
@@ -102,12 +109,11 @@ pub async fn view_one(
     order: OrderRow,
     viewer: UserId,
 ) -> QueryResult<OrderView> {
-    let sql = "SELECT c.display_name AS client_name, cr.display_name AS creative_name, \
-           (SELECT count(*) FROM messages m \
-              LEFT JOIN message_reads r ON r.order_id = m.order_id AND r.user_id = $1 \
-            WHERE m.order_id = $2 AND (r.last_read_id IS NULL OR m.id > r.last_read_id) \
-              AND m.sender_id IS DISTINCT FROM $1) AS unread_count \
-         FROM users c, users cr WHERE c.id = $3 AND cr.id = $4";
+    let sql = format!(
+        "SELECT c.display_name AS client_name, cr.display_name AS creative_name, {} \
+         FROM users c, users cr WHERE c.id = $3 AND cr.id = $4",
+        unread_count_of("$2")
+    );
     let extras: Extras = crate::db::prepared::prepared(sql)
         .bind::<SqlUuid, _>(viewer)
         .bind::<SqlUuid, _>(order.id)
