@@ -146,7 +146,9 @@ def _seeded_bodies(op_id, body):
         return [dict(body, url="https://hooks.test/fuzzed")]
     if op_id == "assignTicket" and _is_uuid(body.get("assignee_id")):
         return [dict(body, assignee_id=v) for v in SEED["body"]["assignee_id"]]
-    if op_id == "extendDueDate" and _is_instant(body.get("due_at")) and _conforms(op_id, body, "due_at"):
+    # A custom order's reorder needs a deadline in the future: random instants almost never are.
+    if (op_id in ("extendDueDate", "reorderOrder") and _is_instant(body.get("due_at"))
+            and _conforms(op_id, body, "due_at")):
         return [dict(body, due_at=v) for v in SEED["body"]["later_due_at"]]
     if op_id == "createInvoice" and _is_uuid(body.get("order_id")):
         return [dict(body, order_id=v) for v in SEED["body"]["invoice_order_id"]]
