@@ -38,3 +38,13 @@ function request()
   end
   return wrk.format(item.method, item.path, headers, body)
 end
+
+-- A refused move is a benchmark error: say what the server answered, so it can be told apart from
+-- an overloaded server (the alternating moves are the only scenario whose requests depend on order).
+if alternate then
+  function response(status, headers, body)
+    if status >= 300 then
+      io.stderr:write(string.format("wrk: %d %s\n", status, body))
+    end
+  end
+end

@@ -95,7 +95,7 @@ async fn orders(
          ), ins AS ( \
            INSERT INTO orders (id, client_id, creative_id, title, requirements, price_amount, \
              price_currency, due_at, revisions_included, revisions_used, status, version, \
-             delivered_at, auto_complete_at, created_at, updated_at) \
+             delivered_at, auto_complete_at, first_response_at, created_at, updated_at) \
            SELECT pg_temp.uuid7(p.created), p.client, p.creative, \
                   (ARRAY['Logo for a bakery','Wedding film','Podcast intro','Book cover', \
                          'Product photos','Landing page copy'])[1 + p.g % 6] || ' #' || p.g, \
@@ -104,6 +104,8 @@ async fn orders(
                   p.status, CASE p.status WHEN 'new' THEN 1 ELSE 2 END, \
                   CASE WHEN p.status IN ('delivered', 'completed') THEN p.created + interval '5 days' END, \
                   CASE WHEN p.status = 'delivered' THEN p.created + interval '8 days' END, \
+                  CASE WHEN $4 >= 2 THEN p.created + interval '20 minutes' \
+                       WHEN p.status NOT IN ('new', 'cancelled') THEN p.created + interval '1 hour' END, \
                   p.created, p.created \
            FROM picked p \
            RETURNING id, client_id, creative_id, status, created_at \

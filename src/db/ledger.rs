@@ -169,18 +169,19 @@ pub(crate) const FIGURES: &str = "SELECT currency, sum(pending)::int8 AS pending
         sum(available)::int8 AS available, sum(paid_out_since)::int8 AS paid_out_since, \
         sum(in_escrow)::int8 AS in_escrow_as_client, sum(spent_since)::int8 AS spent_since \
       FROM ( \
-        SELECT a.currency, \
-          CASE WHEN a.kind = 'escrow' AND o.creative_id = $1 THEN a.balance ELSE 0 END AS pending, \
+        SELECT a.currency, 0 AS pending, \
           CASE WHEN a.kind = 'creative_available' THEN a.balance ELSE 0 END AS available, \
           CASE WHEN a.kind = 'paid_out' THEN (SELECT coalesce(sum(e.amount), 0) FROM ledger_entries e \
             WHERE e.account_id = a.id AND e.created_at >= $2) ELSE 0 END AS paid_out_since, \
-          CASE WHEN a.kind = 'escrow' AND o.client_id = $1 THEN a.balance ELSE 0 END AS in_escrow, \
+          0 AS in_escrow, \
           CASE WHEN a.kind = 'client_funding' THEN (SELECT coalesce(-sum(e.amount), 0) FROM ledger_entries e \
             WHERE e.account_id = a.id AND e.created_at >= $2 AND e.amount < 0) ELSE 0 END AS spent_since \
-        FROM ledger_accounts a LEFT JOIN orders o ON a.kind = 'escrow' AND o.id = a.owner_id \
-        WHERE (a.owner_id = $1 AND a.kind IN ('creative_available', 'paid_out', 'client_funding')) \
-           OR (a.kind = 'escrow' AND a.owner_id IN \
-               (SELECT id FROM orders WHERE client_id = $1 OR creative_id = $1))) mine \
+        FROM ledger_accounts a \
+        WHERE a.owner_id = $1 AND a.kind IN ('creative_available', 'paid_out', 'client_funding') \
+        UNION ALL \
+        SELECT t.currency, CASE WHEN t.role = 'creative' THEN t.held ELSE 0 END, 0, 0, \
+          CASE WHEN t.role = 'client' THEN t.held ELSE 0 END, 0 \
+        FROM escrow_tallies t WHERE t.user_id = $1) mine \
       GROUP BY currency";
 
 /// A user's earnings and spending per currency, from the ledger, in one statement.
@@ -203,8 +204,9 @@ struct Problem {
 }
 
 /// Every invariant of the ledger, checked: each transaction balances per currency, each account's
-/// balance is the sum of its entries, nothing the platform holds for someone is negative, and the
-/// escrow of a completed order is empty. One line per offence, naming the ids.
+/// balance is the sum of its entries, nothing the platform holds for someone is negative, the
+/// escrow of a completed order is empty, and the escrow the dashboard reads per user (kept by
+/// triggers) is what escrow holds. One line per offence, naming the ids.
 pub async fn check(conn: &mut AsyncPgConnection) -> QueryResult<Vec<String>> {
     let sql = "SELECT 'transaction ' || transaction_id || ' does not balance in ' || currency || \
           ' (' || sum(amount) || ')' AS problem \
@@ -249,6 +251,13 @@ pub async fn check(conn: &mut AsyncPgConnection) -> QueryResult<Vec<String>> {
       SELECT 'escrow of completed order ' || o.id || ' holds ' || a.balance || ' ' || a.currency \
         FROM ledger_accounts a JOIN orders o ON o.id = a.owner_id \
         WHERE a.kind = 'escrow' AND o.status = 'completed' AND a.balance <> 0 \
+      UNION ALL \
+      SELECT 'escrow tally of ' || coalesce(k.user_id, x.user_id) || ' as ' || \
+          coalesce(k.role, x.role) || ' in ' || coalesce(k.currency, x.currency) || ' is ' || \
+          coalesce(k.held, 0) || ' but escrow holds ' || coalesce(x.held, 0) \
+        FROM escrow_tallies k FULL JOIN escrow_tallies_expected() x \
+          ON x.user_id = k.user_id AND x.role = k.role AND x.currency = k.currency \
+        WHERE k.held IS DISTINCT FROM x.held \
       UNION ALL \
       SELECT 'entry ' || e.id || ' is in ' || e.currency || ' on an account in ' || a.currency \
         FROM ledger_entries e JOIN ledger_accounts a ON a.id = e.account_id \

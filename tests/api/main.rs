@@ -33,5 +33,6 @@ mod smtp;
 mod stripe;
 mod support;
 mod support_admin;
+mod tallies;
 mod transitions;
 mod webhooks;

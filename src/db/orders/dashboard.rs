@@ -1,4 +1,6 @@
-//! The dashboard's counters, with the caller's session check, in one statement.
+//! The dashboard's counters, with the caller's session check, in one statement that reads a
+//! bounded amount whatever the user's history: tallies kept by the writes, open orders only, the
+//! last 30 days' orders.
 
 use std::sync::LazyLock;
 
@@ -9,7 +11,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::views::LIVE_CALLER;
 use crate::db::prepared::prepared;
-use crate::domain::ids::UserId;
+use crate::domain::ids::{OrderId, UserId};
 use crate::domain::order::OrderStatus;
 
 /// The counters as the statement returns them.
@@ -45,61 +47,72 @@ fn in_list(statuses: &[OrderStatus]) -> String {
     quoted.join(", ")
 }
 
-/// One role's counters from one index-only range scan of that role's `(participant, due_at, id)
-/// INCLUDE (status)` index: per status, then late ($4 is now) and due soon (before $5).
-fn role_counts(column: &str) -> String {
-    let per_status: Vec<String> = OrderStatus::ALL
+/// The tally columns of `alias` (a row of `order_tallies`, maybe missing), in the order of
+/// [`OrderStatus::ALL`]: the table has a column per status, named after it.
+fn tally_columns(alias: &str) -> String {
+    let columns: Vec<String> = OrderStatus::ALL
         .iter()
-        .map(|s| format!("count(*) FILTER (WHERE status = '{}')", s.as_str()))
+        .map(|s| format!("coalesce({alias}.\"{}\", 0)", s.as_str()))
         .collect();
+    format!("ARRAY[{}]::int8[]", columns.join(", "))
+}
+
+/// Late ($4 is now) and due soon (before $5) over both roles, from the partial indexes of open
+/// orders (`orders_*_open_idx`, whose predicate is [`OrderStatus::CAN_BE_LATE`]): a user's history
+/// grows without bound, their open work does not.
+fn due_counts() -> String {
+    let open = in_list(&OrderStatus::CAN_BE_LATE);
+    let arm = |column: &str| {
+        format!(
+            "SELECT status, due_at FROM orders \
+             WHERE {column} = $1 AND status IN ({open}) AND due_at < $5"
+        )
+    };
     format!(
-        "SELECT ARRAY[{}]::int8[] AS by_status, \
-           count(*) FILTER (WHERE status IN ({}) AND due_at < $4) AS late, \
-           count(*) FILTER (WHERE status IN ({}) AND due_at >= $4 AND due_at < $5) AS due_soon \
-         FROM orders WHERE {column} = $1",
-        per_status.join(", "),
-        in_list(&OrderStatus::CAN_BE_LATE),
+        "SELECT count(*) FILTER (WHERE due_at < $4) AS late, \
+           count(*) FILTER (WHERE due_at >= $4 AND status IN ({})) AS due_soon \
+         FROM ({} UNION ALL {}) o",
         in_list(&OrderStatus::WORK_PENDING),
+        arm("client_id"),
+        arm("creative_id"),
     )
 }
 
 /// `$1` the user, `$2` the start of the month, `$3` the session, `$4` now, `$5` the end of "due
-/// soon". Nobody is both parties of one order, so the two roles' counts add up.
+/// soon", `$6` the first order id of the median's window. Counts by status and unread messages
+/// come from `order_tallies`, which the writes keep (see its migration).
 static SQL: LazyLock<String> = LazyLock::new(|| {
     format!(
         "WITH caller AS ({LIVE_CALLER}) \
-         SELECT c.by_status AS as_client, k.by_status AS as_creative, \
-           c.late + k.late AS late, c.due_soon + k.due_soon AS due_soon, \
-           (SELECT count(*) FROM (SELECT id FROM orders WHERE client_id = $1 \
-                                  UNION ALL SELECT id FROM orders WHERE creative_id = $1) o \
-              JOIN messages m ON m.order_id = o.id \
-              LEFT JOIN message_reads r ON r.order_id = m.order_id AND r.user_id = $1 \
-            WHERE (r.last_read_id IS NULL OR m.id > r.last_read_id) \
-              AND m.sender_id IS DISTINCT FROM $1) AS unread_messages, \
+         SELECT {as_client} AS as_client, {as_creative} AS as_creative, d.late, d.due_soon, \
+           coalesce(c.unread_messages, 0) + coalesce(k.unread_messages, 0) AS unread_messages, \
            (SELECT count(*) FROM notifications WHERE user_id = $1 AND read_at IS NULL) \
              AS unread_notifications, \
            ({MEDIAN}) AS median_first_response, \
            (SELECT coalesce(json_agg(f ORDER BY f.currency), '[]'::json) FROM ({figures}) f) AS money \
-         FROM caller, LATERAL ({client}) c, LATERAL ({creative}) k",
+         FROM caller \
+         LEFT JOIN order_tallies c ON c.user_id = $1 AND c.role = 'client' \
+         LEFT JOIN order_tallies k ON k.user_id = $1 AND k.role = 'creative' \
+         CROSS JOIN LATERAL ({due}) d",
+        as_client = tally_columns("c"),
+        as_creative = tally_columns("k"),
         figures = crate::db::ledger::FIGURES,
-        client = role_counts("client_id"),
-        creative = role_counts("creative_id"),
+        due = due_counts(),
     )
 });
 
 /// The creative's median time, in whole seconds, from an order's placement to their first answer
-/// (a message, a confirmation or a decline), over orders placed in the last 30 days that have one.
-const MEDIAN: &str =
-    "SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY r.seconds))::bigint \
-     FROM (SELECT extract(epoch FROM LEAST( \
-               (SELECT min(m.created_at) FROM messages m \
-                 WHERE m.order_id = o.id AND m.sender_id = o.creative_id), \
-               (SELECT min(t.created_at) FROM order_transitions t \
-                 WHERE t.order_id = o.id AND t.from_status = 'new' \
-                   AND t.actor_role = 'creative')) - o.created_at) AS seconds \
-           FROM orders o \
-           WHERE o.creative_id = $1 AND o.created_at > now() - interval '30 days') r \
-     WHERE r.seconds IS NOT NULL";
+/// (a message, a confirmation or a decline: `first_response_at`), over orders placed in the last
+/// 30 days that have one. `$6` bounds the index range to those days' ids.
+const MEDIAN: &str = "SELECT round(percentile_cont(0.5) WITHIN GROUP \
+       (ORDER BY extract(epoch FROM o.first_response_at - o.created_at)))::bigint \
+     FROM orders o \
+     WHERE o.creative_id = $1 AND o.id >= $6 AND o.created_at > now() - interval '30 days' \
+       AND o.first_response_at IS NOT NULL";
+
+/// How far before the median's window its id bound reaches: ids carry the application's clock,
+/// `created_at` the database's.
+const CLOCK_SLACK: chrono::TimeDelta = chrono::TimeDelta::days(1);
 
 /// The user's counters if their session is live, else `None` (the caller then tells 401 apart).
 pub async fn dashboard_in_session(
@@ -116,6 +129,9 @@ pub async fn dashboard_in_session(
         .bind::<SqlUuid, _>(session)
         .bind::<Timestamptz, _>(now)
         .bind::<Timestamptz, _>(due_soon_until)
+        .bind::<SqlUuid, _>(OrderId::first_at(
+            now - chrono::TimeDelta::days(30) - CLOCK_SLACK,
+        ))
         .get_result(conn)
         .await
         .optional()

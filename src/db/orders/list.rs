@@ -113,8 +113,13 @@ async fn either_newest(
     if before.is_some() {
         filter.push_str(" AND id < $3");
     }
-    if !statuses.is_empty() {
-        filter.push_str(" AND status = ANY($4)");
+    // One status (the common case) as an equality, so each arm is one range of
+    // `orders_*_status_idx` already in id order; `= ANY` on a later index column would need the
+    // user's orders in those statuses read in full and sorted.
+    match statuses {
+        [] => {}
+        [_] => filter.push_str(" AND status = $5"),
+        _ => filter.push_str(" AND status = ANY($4)"),
     }
     let arm = |role: &str| {
         format!("(SELECT * FROM orders WHERE {role} = $1{filter} ORDER BY id DESC LIMIT $2)")
@@ -125,12 +130,17 @@ async fn either_newest(
         arm("creative_id")
     );
     let sql = super::views::views_of(&inner);
+    let one = match statuses {
+        [only] => Some(only.as_str()),
+        _ => None,
+    };
     let statuses: Vec<&str> = statuses.iter().map(OrderStatus::as_str).collect();
     crate::db::prepared::prepared(sql)
         .bind::<diesel::sql_types::Uuid, _>(viewer)
         .bind::<diesel::sql_types::BigInt, _>(limit)
         .bind::<diesel::sql_types::Nullable<diesel::sql_types::Uuid>, _>(before)
         .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(statuses)
+        .bind::<diesel::sql_types::Nullable<diesel::sql_types::Text>, _>(one)
         .load(conn)
         .await
 }
