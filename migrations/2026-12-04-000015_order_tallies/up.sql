@@ -4,9 +4,12 @@
 -- busy creative; these rows cost O(1) to read.
 --
 -- Triggers keep them, so every writer (the API, the worker, the seeder, a hand-run UPDATE) keeps
--- them right without having to remember; order_tallies_expected() recounts from scratch, for the
--- backfill below and for the test that holds the triggers to it. Each trigger writes its rows in
--- (user_id, role) order, so two transactions never take the same two rows in opposite orders.
+-- them right without having to remember. Orders and messages are never deleted and an order's
+-- parties never change (refused below); a DELETE by hand would leave them stale until rebuilt
+-- from order_tallies_expected(), the recount from scratch that the backfill below and the tests
+-- use. Each trigger writes its rows in (user_id, role) order, so two writes of one order each
+-- never take shared rows in opposite orders (a batch of many orders locks them all first:
+-- db::tallies::lock_for_orders).
 CREATE TABLE order_tallies (
     user_id uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     role text NOT NULL CHECK (role IN ('client', 'creative')),
@@ -97,8 +100,23 @@ CREATE TRIGGER order_tallies_on_insert AFTER INSERT ON orders
     REFERENCING NEW TABLE AS new_orders
     FOR EACH STATEMENT EXECUTE FUNCTION order_tallies_on_insert();
 
--- A move, per row, and only when the status (or a party) changed: most updates of an order touch
--- neither, and the WHEN clause skips them without calling the function.
+-- An order's parties never change (no code path does it, and the tallies, unread counts and
+-- escrow per party rest on it): a change is refused rather than miscounted.
+CREATE FUNCTION orders_parties_fixed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'the parties of order % cannot change', OLD.id
+        USING ERRCODE = 'integrity_constraint_violation';
+END
+$$;
+
+CREATE TRIGGER orders_parties_fixed BEFORE UPDATE OF client_id, creative_id ON orders
+    FOR EACH ROW
+    WHEN (OLD.client_id IS DISTINCT FROM NEW.client_id
+          OR OLD.creative_id IS DISTINCT FROM NEW.creative_id)
+    EXECUTE FUNCTION orders_parties_fixed();
+
+-- A move, per row, and only when the status changed: most updates of an order do not, and the
+-- WHEN clause skips them without calling the function.
 CREATE FUNCTION order_tallies_on_move() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM order_tallies_add(
@@ -110,11 +128,8 @@ BEGIN
 END
 $$;
 
-CREATE TRIGGER order_tallies_on_move AFTER UPDATE OF status, client_id, creative_id ON orders
-    FOR EACH ROW
-    WHEN (OLD.status IS DISTINCT FROM NEW.status
-          OR OLD.client_id IS DISTINCT FROM NEW.client_id
-          OR OLD.creative_id IS DISTINCT FROM NEW.creative_id)
+CREATE TRIGGER order_tallies_on_move AFTER UPDATE OF status ON orders
+    FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status)
     EXECUTE FUNCTION order_tallies_on_move();
 
 -- New messages, per statement: one more unread for each party who did not send it and whose read
@@ -221,6 +236,16 @@ CREATE TRIGGER escrow_tallies_on_balance AFTER UPDATE OF balance ON ledger_accou
     EXECUTE FUNCTION escrow_tallies_on_balance();
 
 INSERT INTO escrow_tallies SELECT * FROM escrow_tallies_expected();
+
+-- The smallest UUIDv7 minted at `at` (to the millisecond): ids are time-ordered, so "created
+-- since" becomes a range of an index that ends with the id. In SQL rather than a bound parameter
+-- so that the planner estimates the range alike in generic and custom plans (with a parameter a
+-- generic plan looked costlier and PostgreSQL re-planned the dashboard on every execution).
+CREATE FUNCTION uuid7_floor(at timestamptz) RETURNS uuid
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT (lpad(to_hex(floor(extract(epoch FROM at) * 1000)::bigint), 12, '0')
+            || '70008000000000000000')::uuid
+$$;
 
 -- Late and due-soon counts read only open orders (a user's history grows, their open work does
 -- not); the in-progress list reads a status's orders newest first without sorting them all.

@@ -256,6 +256,10 @@ pub async fn resolve_dispute(
 ) -> Result<OrderRow, ApiError> {
     conn.transaction::<_, ApiError, _>(async |conn| {
         let order = order_for_staff(conn, staff, id).await?;
+        // The split moves escrow before the order's status: take the order's tally rows first,
+        // as every other move does (order tallies, then escrow tallies), or this could deadlock
+        // with a completion of another order of the same people.
+        crate::db::tallies::lock_for_orders(conn, &[id]).await?;
         check_version(&order, r.expected_version)?;
         let facts = order.facts();
         machine::check_dispute_resolution(&facts, r.outcome)

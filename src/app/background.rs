@@ -42,6 +42,8 @@ pub async fn complete_due(
             // Releases lock each creative's balance row: in one order everywhere, so two workers'
             // batches cannot deadlock on two creatives.
             due.sort_by_key(|o| o.creative_id);
+            let ids: Vec<_> = due.iter().map(|o| o.id).collect();
+            crate::db::tallies::lock_for_orders(conn, &ids).await?;
             let mut done = 0;
             for order in due {
                 if machine::check(
@@ -78,6 +80,8 @@ pub async fn accept_due_cancellations(
         .transaction::<_, diesel::result::Error, _>(async |conn| {
             let due = orders::lock_orders_with_due_cancellations(conn, BATCH).await?;
             let seen = due.len();
+            let ids: Vec<_> = due.iter().map(|o| o.id).collect();
+            crate::db::tallies::lock_for_orders(conn, &ids).await?;
             let mut cancelled = 0;
             for order in due {
                 let Some(request) = orders::due_cancellation(conn, order.id).await? else {

@@ -257,7 +257,7 @@ pub async fn check(conn: &mut AsyncPgConnection) -> QueryResult<Vec<String>> {
           coalesce(k.held, 0) || ' but escrow holds ' || coalesce(x.held, 0) \
         FROM escrow_tallies k FULL JOIN escrow_tallies_expected() x \
           ON x.user_id = k.user_id AND x.role = k.role AND x.currency = k.currency \
-        WHERE k.held IS DISTINCT FROM x.held \
+        WHERE coalesce(k.held, 0) <> coalesce(x.held, 0) \
       UNION ALL \
       SELECT 'entry ' || e.id || ' is in ' || e.currency || ' on an account in ' || a.currency \
         FROM ledger_entries e JOIN ledger_accounts a ON a.id = e.account_id \

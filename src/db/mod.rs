@@ -25,6 +25,7 @@ pub mod schema;
 pub mod services;
 pub mod sessions;
 pub mod support;
+pub mod tallies;
 mod types;
 pub mod users;
 pub mod webhooks;

@@ -31,12 +31,6 @@ macro_rules! typed_id {
             pub fn from_uuid(id: Uuid) -> Self {
                 $name(id)
             }
-            /// The smallest id minted at `at` (to the millisecond): every id minted since sorts at
-            /// or after it, which turns "created since" into an index range on the id.
-            pub fn first_at(at: chrono::DateTime<chrono::Utc>) -> Self {
-                let millis = u64::try_from(at.timestamp_millis()).unwrap_or(0);
-                $name(uuid::Builder::from_unix_timestamp_millis(millis, &[0; 10]).into_uuid())
-            }
             pub fn as_uuid(&self) -> Uuid {
                 self.0
             }
@@ -95,26 +89,3 @@ typed_id!(PaymentId);
 typed_id!(RefundId);
 typed_id!(PayoutId);
 typed_id!(WebhookEndpointId);
-
-#[cfg(test)]
-mod tests {
-    use super::OrderId;
-    use chrono::{Duration, Utc};
-
-    #[test]
-    fn first_at_sorts_after_earlier_ids_and_before_later_ones() {
-        let before = OrderId::new();
-        std::thread::sleep(std::time::Duration::from_millis(3));
-        let bound = OrderId::first_at(Utc::now());
-        let after = OrderId::new();
-        assert!(
-            before < bound,
-            "{before:?} minted earlier sorts before {bound:?}"
-        );
-        assert!(
-            bound <= after,
-            "{after:?} minted later sorts after {bound:?}"
-        );
-        assert!(OrderId::first_at(Utc::now() - Duration::days(30)) < before);
-    }
-}

@@ -182,3 +182,21 @@ async fn concurrent_moves_and_messages_between_the_same_parties_keep_exact_count
     assert_eq!(seen["as_creative"]["delivered"], 6, "{seen}");
     assert_eq!(seen["as_client"]["delivered"], 1, "{seen}");
 }
+
+#[tokio::test]
+async fn an_orders_parties_cannot_be_changed_even_by_hand() {
+    let app = TestApp::spawn().await;
+    let (client, creative) = (app.register("client").await, app.register("creative").await);
+    let other = app.register("other").await;
+    let id = app.order_in("in_progress", &client, &creative).await;
+    let mut conn = app.conn().await;
+    let refused = diesel::sql_query(format!(
+        "UPDATE orders SET creative_id = '{}' WHERE id = '{id}'",
+        other.id
+    ))
+    .execute(&mut conn)
+    .await;
+    let err = refused.expect_err("the tallies rest on an order's parties never changing");
+    assert!(err.to_string().contains("cannot change"), "{err}");
+    assert_eq!(drift(&app).await, Vec::<String>::new());
+}

@@ -11,7 +11,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::views::LIVE_CALLER;
 use crate::db::prepared::prepared;
-use crate::domain::ids::{OrderId, UserId};
+use crate::domain::ids::UserId;
 use crate::domain::order::OrderStatus;
 
 /// The counters as the statement returns them.
@@ -79,7 +79,7 @@ fn due_counts() -> String {
 }
 
 /// `$1` the user, `$2` the start of the month, `$3` the session, `$4` now, `$5` the end of "due
-/// soon", `$6` the first order id of the median's window. Counts by status and unread messages
+/// soon". Counts by status and unread messages
 /// come from `order_tallies`, which the writes keep (see its migration).
 static SQL: LazyLock<String> = LazyLock::new(|| {
     format!(
@@ -103,16 +103,13 @@ static SQL: LazyLock<String> = LazyLock::new(|| {
 
 /// The creative's median time, in whole seconds, from an order's placement to their first answer
 /// (a message, a confirmation or a decline: `first_response_at`), over orders placed in the last
-/// 30 days that have one. `$6` bounds the index range to those days' ids.
+/// 30 days that have one. The id range reaches a day further back: ids carry the application's
+/// clock, `created_at` the database's.
 const MEDIAN: &str = "SELECT round(percentile_cont(0.5) WITHIN GROUP \
        (ORDER BY extract(epoch FROM o.first_response_at - o.created_at)))::bigint \
      FROM orders o \
-     WHERE o.creative_id = $1 AND o.id >= $6 AND o.created_at > now() - interval '30 days' \
-       AND o.first_response_at IS NOT NULL";
-
-/// How far before the median's window its id bound reaches: ids carry the application's clock,
-/// `created_at` the database's.
-const CLOCK_SLACK: chrono::TimeDelta = chrono::TimeDelta::days(1);
+     WHERE o.creative_id = $1 AND o.id >= uuid7_floor(now() - interval '31 days') \
+       AND o.created_at > now() - interval '30 days' AND o.first_response_at IS NOT NULL";
 
 /// The user's counters if their session is live, else `None` (the caller then tells 401 apart).
 pub async fn dashboard_in_session(
@@ -129,9 +126,6 @@ pub async fn dashboard_in_session(
         .bind::<SqlUuid, _>(session)
         .bind::<Timestamptz, _>(now)
         .bind::<Timestamptz, _>(due_soon_until)
-        .bind::<SqlUuid, _>(OrderId::first_at(
-            now - chrono::TimeDelta::days(30) - CLOCK_SLACK,
-        ))
         .get_result(conn)
         .await
         .optional()
