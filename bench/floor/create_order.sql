@@ -8,23 +8,23 @@ creative AS (SELECT id, display_name FROM users WHERE id = '{{creative}}' AND di
 o AS (
   INSERT INTO orders (id, client_id, creative_id, title, requirements, price_amount, price_currency,
                       due_at, revisions_included, status)
-  SELECT gen_random_uuid(), me.id, creative.id, 'Benchmark order', 'Bench.', 15000, 'EUR',
+  SELECT bench_uuid7(), me.id, creative.id, 'Benchmark order', 'Bench.', 15000, 'EUR',
          now() + interval '30 days', 0, 'new'
   FROM me, creative
   RETURNING *),
 h AS (
   INSERT INTO order_transitions (id, order_id, from_status, to_status, actor_id, actor_role, note)
-  SELECT gen_random_uuid(), o.id, NULL, 'new', o.client_id, 'client', NULL FROM o),
+  SELECT bench_uuid7(), o.id, NULL, 'new', o.client_id, 'client', NULL FROM o),
 e AS (
   INSERT INTO outbox_events (id, event_type, aggregate_type, aggregate_id, recipients, payload)
-  SELECT gen_random_uuid(), 'order.placed', 'order', o.id, ARRAY[o.creative_id],
+  SELECT bench_uuid7(), 'order.placed', 'order', o.id, ARRAY[o.creative_id],
          jsonb_build_object('order_id', o.id, 'title', o.title, 'client_id', o.client_id,
                             'creative_id', o.creative_id, 'due_at', o.due_at,
                             'price', jsonb_build_object('amount', o.price_amount, 'currency', o.price_currency))
   FROM o),
 m AS (
   INSERT INTO messages (id, order_id, sender_role, kind, body, created_at)
-  SELECT gen_random_uuid(), o.id, 'system', 'system', 'The client placed the order: ' || o.title, now()
+  SELECT bench_uuid7(), o.id, 'system', 'system', 'The client placed the order: ' || o.title, now()
   FROM o),
 k AS (
   INSERT INTO idempotency_keys (user_id, key, request_hash, owner, response_status, response_body)

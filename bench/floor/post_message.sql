@@ -10,13 +10,13 @@ o AS (
   FOR UPDATE OF o),
 m AS (
   INSERT INTO messages (id, order_id, sender_id, sender_role, kind, body, created_at)
-  SELECT gen_random_uuid(), o.id, me.id, 'client', 'user',
+  SELECT bench_uuid7(), o.id, me.id, 'client', 'user',
          'A benchmark message, about the size of a real one.', now()
   FROM o, me
   RETURNING *),
 e AS (
   INSERT INTO outbox_events (id, event_type, aggregate_type, aggregate_id, recipients, payload)
-  SELECT gen_random_uuid(), 'message.posted', 'order', m.order_id, ARRAY[o.creative_id],
+  SELECT bench_uuid7(), 'message.posted', 'order', m.order_id, ARRAY[o.creative_id],
          jsonb_build_object('order_id', m.order_id, 'message_id', m.id, 'sender_id', m.sender_id,
                             'excerpt', m.body, 'attachment_count', 0)
   FROM m, o),

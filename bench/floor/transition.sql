@@ -16,24 +16,24 @@ o AS (
   RETURNING orders.*, me.id AS actor),
 h AS (
   INSERT INTO order_transitions (id, order_id, from_status, to_status, actor_id, actor_role, note)
-  SELECT gen_random_uuid(), o.id,
+  SELECT bench_uuid7(), o.id,
          CASE o.status WHEN 'delivered' THEN 'in_progress' ELSE 'delivered' END, o.status,
          o.actor, 'creative', 'Here it is.'
   FROM o),
 e AS (
   INSERT INTO outbox_events (id, event_type, aggregate_type, aggregate_id, recipients, payload)
-  SELECT gen_random_uuid(), 'order.status_changed', 'order', o.id, ARRAY[o.client_id, o.creative_id],
+  SELECT bench_uuid7(), 'order.status_changed', 'order', o.id, ARRAY[o.client_id, o.creative_id],
          jsonb_build_object('order_id', o.id, 'to', o.status, 'version', o.version, 'actor_id', o.actor)
   FROM o),
 line AS (
   INSERT INTO messages (id, order_id, sender_role, kind, body, created_at)
-  SELECT gen_random_uuid(), o.id, 'system', 'system', 'The order moved to ' || o.status, now() FROM o),
+  SELECT bench_uuid7(), o.id, 'system', 'system', 'The order moved to ' || o.status, now() FROM o),
 dm AS (
   INSERT INTO messages (id, order_id, sender_id, sender_role, kind, body, created_at)
-  SELECT gen_random_uuid(), o.id, o.actor, 'creative', 'user', 'Here it is.', now()
+  SELECT bench_uuid7(), o.id, o.actor, 'creative', 'user', 'Here it is.', now()
   FROM o WHERE o.status = 'delivered'
   RETURNING id, order_id),
 d AS (
   INSERT INTO deliveries (id, order_id, message_id, created_at)
-  SELECT gen_random_uuid(), dm.order_id, dm.id, now() FROM dm)
+  SELECT bench_uuid7(), dm.order_id, dm.id, now() FROM dm)
 SELECT o.* FROM o;

@@ -1,3 +1,4 @@
+DROP INDEX orders_creative_response_idx;
 DROP TRIGGER escrow_tallies_on_balance ON ledger_accounts;
 DROP TRIGGER escrow_tallies_on_open ON ledger_accounts;
 DROP FUNCTION escrow_tallies_on_balance();

@@ -257,3 +257,8 @@ DROP INDEX orders_client_status_idx;
 DROP INDEX orders_creative_status_idx;
 CREATE INDEX orders_client_status_idx ON orders (client_id, status, id DESC);
 CREATE INDEX orders_creative_status_idx ON orders (creative_id, status, id DESC);
+
+-- The dashboard's median first response: the creative's answered orders of the last 30 days by id
+-- range, read from the index alone (a busy creative's month is tens of orders, each a heap page).
+CREATE INDEX orders_creative_response_idx ON orders (creative_id, id)
+    INCLUDE (created_at, first_response_at) WHERE first_response_at IS NOT NULL;

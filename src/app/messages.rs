@@ -49,6 +49,19 @@ async fn write_post(
     let order = orders::lock_visible(conn, order_id, caller)
         .await?
         .ok_or(ApiError::NotFound("order"))?;
+    post_on(conn, caller, order, body, files).await
+}
+
+/// As [`post`], on an order the caller already locked in this transaction and showed `caller` may
+/// see (a handler that folded the session check into that lock).
+pub async fn post_on(
+    conn: &mut AsyncPgConnection,
+    caller: orders::Viewer,
+    order: orders::OrderRow,
+    body: String,
+    files: &[AttachmentId],
+) -> Result<Posted, ApiError> {
+    let order_id = order.id;
     let role = role_of(&order, caller);
     if !may_post(order.status()) {
         return Err(order_closed(order.status()));

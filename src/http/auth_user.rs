@@ -128,3 +128,15 @@ impl FromRequest for AuthUser {
         })
     }
 }
+
+/// A request refused on its shape alone still says 401 first when the session is not live.
+pub async fn refuse_after_session_check(
+    conn: &mut diesel_async::AsyncPgConnection,
+    bearer: &Bearer,
+    refusal: ApiError,
+) -> ApiError {
+    match bearer.confirm(conn).await {
+        Ok(_) => refusal,
+        Err(e) => e,
+    }
+}

@@ -55,10 +55,21 @@ pub async fn begin(
     route: &str,
     body: &impl Serialize,
 ) -> Result<Begin, ApiError> {
+    begin_for(conn, caller.id, key, route, body).await
+}
+
+/// As [`begin`], for a caller known so far by their token alone (a handler that checks the session
+/// later, in its own statement). A 401 found then frees the key (see [`settle`]).
+pub async fn begin_for(
+    conn: &mut AsyncPgConnection,
+    user: UserId,
+    key: &IdempotencyKey,
+    route: &str,
+    body: &impl Serialize,
+) -> Result<Begin, ApiError> {
     let Some(key) = key.0.as_deref() else {
         return Ok(Begin::Proceed(None));
     };
-    let user = caller.id;
     let hash = request_hash(route, body);
     match keys::claim_key(conn, user, key, &hash).await? {
         keys::KeyClaim::Claimed(owner) => Ok(Begin::Proceed(Some(Claim {
@@ -191,9 +202,11 @@ fn key_in_use() -> ApiError {
 }
 
 fn is_retryable(e: &ApiError) -> bool {
+    // A 401 is no answer to the request: the same key sent again with a live session must run.
     matches!(
         e,
-        ApiError::RateLimited { .. }
+        ApiError::Unauthorized(_)
+            | ApiError::RateLimited { .. }
             | ApiError::Busy { .. }
             | ApiError::Conflict {
                 code: "concurrent_update" | "idempotency_key_reclaimed",

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use diesel_async::RunQueryDsl;
-use reqwest::StatusCode;
-use serde_json::json;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
 
 use crate::helpers::{json_ok, problem, reset_token_for, token_left_in_outbox, TestApp, PASSWORD};
 
@@ -878,4 +878,48 @@ async fn a_transition_checked_in_one_statement_still_refuses_a_revoked_session_w
     )
     .await;
     assert_eq!(order["status"], "new", "a refused move changed nothing");
+}
+
+/// `POST /v1/orders/{id}/messages` checks the session in the statement that locks the order: a
+/// revoked session is a 401 whatever the body, and its Idempotency-Key is not spent on the 401,
+/// so the same key posts once the user is signed in again; a live outsider still gets 404.
+#[tokio::test]
+async fn a_message_checked_in_one_statement_still_refuses_a_revoked_session_with_401() {
+    let app = TestApp::spawn().await;
+    let (client, creative) = (app.register("client").await, app.register("creative").await);
+    let outsider = app.register("outsider").await;
+    let id = app.order_in("in_progress", &client, &creative).await;
+    let path = format!("/v1/orders/{id}/messages");
+    let (fresh, _) = app.login(&client).await;
+    app.logout(&client).await;
+    let send = |token: String, body: Value| {
+        app.request(Method::POST, &path, Some(&token))
+            .header("Idempotency-Key", "k-1")
+            .json(&body)
+            .send()
+    };
+    for body in [
+        json!({"body": "hello"}),
+        json!({"body": ""}),
+        json!({"nope": 1}),
+    ] {
+        let res = send(client.token.clone(), body).await.unwrap();
+        problem(res, StatusCode::UNAUTHORIZED).await;
+    }
+    let posted = send(fresh.clone(), json!({"body": "hello"})).await.unwrap();
+    let posted = json_ok(posted, StatusCode::CREATED).await;
+    assert_eq!(posted["body"], "hello");
+    assert_eq!(posted["sender"]["display_name"], "client");
+    let again = send(fresh, json!({"body": "hello"})).await.unwrap();
+    let again = json_ok(again, StatusCode::CREATED).await;
+    assert_eq!(
+        again["id"], posted["id"],
+        "a retry replays the first answer"
+    );
+    let hello = json!({"body": "hi"});
+    let res = app.message(&outsider, &id, &hello).await;
+    problem(res, StatusCode::NOT_FOUND).await;
+    app.logout(&outsider).await;
+    let res = app.message(&outsider, &id, &hello).await;
+    problem(res, StatusCode::UNAUTHORIZED).await;
 }

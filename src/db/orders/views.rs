@@ -63,7 +63,7 @@ pub struct CallerView {
 /// The caller's row, if their session is live: the same conditions as
 /// `db::sessions::active_caller`, for folding into a read (`$1` the user, `$3` the session).
 pub(super) const LIVE_CALLER: &str =
-    "SELECT u.is_admin, u.email_verified_at IS NOT NULL AS email_verified \
+    "SELECT u.is_admin, u.email_verified_at IS NOT NULL AS email_verified, u.display_name \
      FROM users u JOIN sessions s ON s.user_id = u.id \
      WHERE u.id = $1 AND u.disabled_at IS NULL \
        AND s.id = $3 AND s.revoked_at IS NULL AND s.expires_at > now()";
@@ -138,6 +138,8 @@ pub struct CallerOrder {
     pub caller_is_admin: bool,
     #[diesel(sql_type = Bool)]
     pub caller_email_verified: bool,
+    #[diesel(sql_type = Text)]
+    pub caller_name: String,
 }
 
 /// The order row if the caller takes part in it (or is an admin) *and* their session is live, in
@@ -148,12 +150,32 @@ pub async fn find_visible_in_session(
     user: UserId,
     session: uuid::Uuid,
 ) -> QueryResult<Option<CallerOrder>> {
+    visible_in_session(conn, id, user, session, "").await
+}
+
+/// As [`find_visible_in_session`], with the order row locked for the rest of the transaction.
+pub async fn lock_visible_in_session(
+    conn: &mut AsyncPgConnection,
+    id: OrderId,
+    user: UserId,
+    session: uuid::Uuid,
+) -> QueryResult<Option<CallerOrder>> {
+    visible_in_session(conn, id, user, session, " FOR UPDATE OF orders").await
+}
+
+async fn visible_in_session(
+    conn: &mut AsyncPgConnection,
+    id: OrderId,
+    user: UserId,
+    session: uuid::Uuid,
+    lock: &str,
+) -> QueryResult<Option<CallerOrder>> {
     let sql = format!(
         "WITH caller AS ({LIVE_CALLER}) \
          SELECT orders.*, caller.is_admin AS caller_is_admin, \
-           caller.email_verified AS caller_email_verified \
+           caller.email_verified AS caller_email_verified, caller.display_name AS caller_name \
          FROM orders, caller WHERE orders.id = $2 \
-           AND (orders.client_id = $1 OR orders.creative_id = $1 OR caller.is_admin)"
+           AND (orders.client_id = $1 OR orders.creative_id = $1 OR caller.is_admin){lock}"
     );
     crate::db::prepared::prepared(sql)
         .bind::<SqlUuid, _>(user)

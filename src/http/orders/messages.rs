@@ -5,6 +5,7 @@ use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
@@ -12,11 +13,11 @@ use validator::Validate;
 use super::viewer;
 use crate::app;
 use crate::db::{self, attachments::AttachmentRow, messages::Position};
-use crate::domain::ids::{AttachmentId, MessageId, OrderId};
+use crate::domain::ids::{AttachmentId, MessageId, OrderId, UserId};
 use crate::domain::messages::{parse_body, MessageKind, MAX_ATTACHMENTS};
 use crate::domain::order::ActorRole;
 use crate::http::attachments::AttachmentResponse;
-use crate::http::auth_user::AuthUser;
+use crate::http::auth_user::{refuse_after_session_check, AuthUser, Bearer};
 use crate::http::docs;
 use crate::http::error::{invalid_field, ApiError};
 use crate::http::extract::{optional_strict_uuid, IdempotencyKey, Json, StrictUuid};
@@ -131,18 +132,26 @@ pub async fn render(
     let mut senders: Vec<_> = page.messages.iter().filter_map(|m| m.sender_id).collect();
     senders.sort();
     senders.dedup();
-    let names: std::collections::HashMap<_, _> = db::users::display_names(conn, &senders)
+    let names: HashMap<_, _> = db::users::display_names(conn, &senders)
         .await?
         .into_iter()
         .collect();
+    Ok(build(caller, page, &names))
+}
+
+/// The page as answered, with the senders' names already known.
+fn build(
+    caller: &AuthUser,
+    page: app::messages::Page,
+    names: &HashMap<UserId, String>,
+) -> Vec<MessageResponse> {
     let mut files: std::collections::HashMap<MessageId, Vec<AttachmentRow>> = Default::default();
     for a in page.attachments {
         if let Some(m) = a.message_id {
             files.entry(m).or_default().push(a);
         }
     }
-    Ok(page
-        .messages
+    page.messages
         .into_iter()
         .map(|m| MessageResponse {
             id: m.id.into(),
@@ -163,7 +172,7 @@ pub async fn render(
             body: m.body,
             created_at: m.created_at,
         })
-        .collect())
+        .collect()
 }
 
 /// Parses the ids of files to attach: at most [`MAX_ATTACHMENTS`]; an id given twice counts once.
@@ -211,21 +220,29 @@ pub fn attachment_ids(
     ))]
 async fn create_message(
     state: web::Data<AppState>,
-    caller: AuthUser,
+    bearer: Bearer,
     id: web::Path<StrictUuid<OrderId>>,
-    key: IdempotencyKey,
-    body: Json<CreateMessageRequest>,
+    key: Result<IdempotencyKey, ApiError>,
+    body: Result<Json<CreateMessageRequest>, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
     let order_id = id.into_inner().0;
-    state.creation_limits.messages.check(&caller.id)?;
-    let body = body.0;
-    let route = format!("POST /v1/orders/{order_id}/messages");
     let mut conn = db::connection(&state.pool).await?;
-    let claim = match idempotency::begin(&mut conn, &caller, &key, &route, &body).await? {
-        idempotency::Begin::Replay(response) => return Ok(response),
-        idempotency::Begin::Proceed(claim) => claim,
+    let (key, body) = match key.and_then(|key| Ok((key, body?.0))) {
+        Ok(parsed) => parsed,
+        Err(e) => return Err(refuse_after_session_check(&mut conn, &bearer, e).await),
     };
-    let result = post(&mut conn, &caller, order_id, body, claim.as_ref()).await;
+    let route = format!("POST /v1/orders/{order_id}/messages");
+    // The key is claimed before the session is checked (that check folds into the order's lock
+    // below); an answer given without the lock waits for the check.
+    let claim = match idempotency::begin_for(&mut conn, bearer.user, &key, &route, &body).await {
+        Ok(idempotency::Begin::Proceed(claim)) => claim,
+        Ok(idempotency::Begin::Replay(response)) => {
+            bearer.confirm(&mut conn).await?;
+            return Ok(response);
+        }
+        Err(e) => return Err(refuse_after_session_check(&mut conn, &bearer, e).await),
+    };
+    let result = post(&mut conn, &state, &bearer, order_id, body, claim.as_ref()).await;
     if let Some(claim) = &claim {
         idempotency::settle(&mut conn, claim, &result).await;
     }
@@ -234,22 +251,38 @@ async fn create_message(
 
 async fn post(
     conn: &mut diesel_async::AsyncPgConnection,
-    caller: &AuthUser,
+    state: &AppState,
+    bearer: &Bearer,
     order_id: OrderId,
     body: CreateMessageRequest,
     claim: Option<&idempotency::Claim>,
 ) -> Result<HttpResponse, ApiError> {
-    let text = parse_body(&body.body).map_err(|e| invalid_field("body", e))?;
-    let files = attachment_ids(body.attachment_ids)?;
+    let parsed = parse_body(&body.body)
+        .map_err(|e| invalid_field("body", e))
+        .and_then(|text| Ok((text, attachment_ids(body.attachment_ids)?)));
     let response = conn
         .transaction::<_, ApiError, _>(async |conn| {
-            let posted = app::messages::post(conn, viewer(caller), order_id, text, &files).await?;
+            // The session check and the order's lock, one statement. Found nothing: the check
+            // alone says 401 or 404.
+            let found =
+                db::orders::lock_visible_in_session(conn, order_id, bearer.user, bearer.session)
+                    .await?;
+            let Some(found) = found else {
+                bearer.confirm(conn).await?;
+                return Err(ApiError::NotFound("order"));
+            };
+            let (text, files) = parsed?;
+            let caller = bearer.caller(found.caller_is_admin, found.caller_email_verified);
+            state.creation_limits.messages.check(&caller.id)?;
+            let posted =
+                app::messages::post_on(conn, viewer(&caller), found.order, text, &files).await?;
             let page = app::messages::Page {
                 messages: vec![posted.message],
                 attachments: posted.attachments,
                 last_read: None,
             };
-            let response = render(conn, caller, page).await?.remove(0);
+            let names = HashMap::from([(caller.id, found.caller_name)]);
+            let response = build(&caller, page, &names).remove(0);
             if let Some(claim) = claim {
                 idempotency::complete(conn, claim, StatusCode::CREATED, &[], &response).await?;
             }

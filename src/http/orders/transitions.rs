@@ -14,7 +14,7 @@ use crate::db::{self, orders};
 use crate::domain::ids::OrderId;
 use crate::domain::order::{self as machine, ActorRole, OrderStatus};
 use crate::domain::text;
-use crate::http::auth_user::{AuthUser, Bearer};
+use crate::http::auth_user::{refuse_after_session_check, AuthUser, Bearer};
 use crate::http::docs;
 use crate::http::error::ApiError;
 use crate::http::extract::{IfMatch, Json, StrictUuid};
@@ -179,18 +179,6 @@ fn parse_transition(
         return Err(moves::note_required(to));
     }
     Ok((if_match, to, note))
-}
-
-/// A request refused on its shape alone still says 401 first when the session is not live.
-async fn refuse_after_session_check(
-    conn: &mut diesel_async::AsyncPgConnection,
-    bearer: &Bearer,
-    refusal: ApiError,
-) -> ApiError {
-    match bearer.confirm(conn).await {
-        Ok(_) => refusal,
-        Err(e) => e,
-    }
 }
 
 /// The order's status history, oldest first; placing the order is the first row.
