@@ -882,7 +882,8 @@ async fn a_transition_checked_in_one_statement_still_refuses_a_revoked_session_w
 
 /// `POST /v1/orders/{id}/messages` checks the session in the statement that locks the order: a
 /// revoked session is a 401 whatever the body, and its Idempotency-Key is not spent on the 401,
-/// so the same key posts once the user is signed in again; a live outsider still gets 404.
+/// so the same key posts once the user is signed in again; a live outsider still gets 404 (or 422
+/// for a body refused on its own, as before).
 #[tokio::test]
 async fn a_message_checked_in_one_statement_still_refuses_a_revoked_session_with_401() {
     let app = TestApp::spawn().await;
@@ -919,6 +920,9 @@ async fn a_message_checked_in_one_statement_still_refuses_a_revoked_session_with
     let hello = json!({"body": "hi"});
     let res = app.message(&outsider, &id, &hello).await;
     problem(res, StatusCode::NOT_FOUND).await;
+    // A body refused on its own is refused so whoever asks, as before the fold (no 404 first).
+    let res = app.message(&outsider, &id, &json!({"body": ""})).await;
+    problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
     app.logout(&outsider).await;
     let res = app.message(&outsider, &id, &hello).await;
     problem(res, StatusCode::UNAUTHORIZED).await;

@@ -263,17 +263,18 @@ async fn post(
     let response = conn
         .transaction::<_, ApiError, _>(async |conn| {
             // The session check and the order's lock, one statement. Found nothing: the check
-            // alone says 401 or 404.
+            // alone says 401 or 404. Then, as before the fold: the rate limit for any live
+            // caller, the body's refusal, and only then 404.
             let found =
                 db::orders::lock_visible_in_session(conn, order_id, bearer.user, bearer.session)
                     .await?;
-            let Some(found) = found else {
-                bearer.confirm(conn).await?;
-                return Err(ApiError::NotFound("order"));
+            let caller = match &found {
+                Some(f) => bearer.caller(f.caller_is_admin, f.caller_email_verified),
+                None => bearer.confirm(conn).await?,
             };
-            let (text, files) = parsed?;
-            let caller = bearer.caller(found.caller_is_admin, found.caller_email_verified);
             state.creation_limits.messages.check(&caller.id)?;
+            let (text, files) = parsed?;
+            let found = found.ok_or(ApiError::NotFound("order"))?;
             let posted =
                 app::messages::post_on(conn, viewer(&caller), found.order, text, &files).await?;
             let page = app::messages::Page {
