@@ -1,7 +1,7 @@
 //! The thread of an order: its participants (and admins) write in it while the order is open, the
 //! system posts a line on every change, and each reader's marker records how far they have read.
 
-use diesel_async::{AsyncConnection, AsyncPgConnection};
+use diesel_async::AsyncPgConnection;
 
 use super::moves::role_of;
 use crate::db::attachments::{self, AttachmentRow, Owner};
@@ -18,43 +18,12 @@ pub struct Posted {
     pub attachments: Vec<AttachmentRow>,
 }
 
-/// Posts `body` (already parsed) to the thread, with files the caller uploaded to this order and
-/// nobody holds yet; the other participants hear of it (`message.posted`). 409 `order_closed` once
-/// the order is completed, declined or cancelled.
+/// Posts `body` (already parsed) to the thread of `order`, which the caller locked in this
+/// transaction after showing `caller` may see it (the lock keeps the order from closing between
+/// the check and the insert), with files the caller uploaded to this order and nobody holds yet;
+/// the other participants hear of it (`message.posted`). 409 `order_closed` once the order is
+/// completed, declined or cancelled.
 pub async fn post(
-    conn: &mut AsyncPgConnection,
-    caller: orders::Viewer,
-    order_id: OrderId,
-    body: String,
-    files: &[AttachmentId],
-) -> Result<Posted, ApiError> {
-    if crate::db::in_transaction(conn)? {
-        return write_post(conn, caller, order_id, body, files).await;
-    }
-    conn.transaction::<_, ApiError, _>(async |conn| {
-        write_post(conn, caller, order_id, body, files).await
-    })
-    .await
-}
-
-/// The message, its files and its event, in the transaction the caller holds.
-async fn write_post(
-    conn: &mut AsyncPgConnection,
-    caller: orders::Viewer,
-    order_id: OrderId,
-    body: String,
-    files: &[AttachmentId],
-) -> Result<Posted, ApiError> {
-    // Under the order's lock, so the order cannot close between the check and the insert.
-    let order = orders::lock_visible(conn, order_id, caller)
-        .await?
-        .ok_or(ApiError::NotFound("order"))?;
-    post_on(conn, caller, order, body, files).await
-}
-
-/// As [`post`], on an order the caller already locked in this transaction and showed `caller` may
-/// see (a handler that folded the session check into that lock).
-pub async fn post_on(
     conn: &mut AsyncPgConnection,
     caller: orders::Viewer,
     order: orders::OrderRow,

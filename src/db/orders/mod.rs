@@ -209,19 +209,6 @@ pub async fn find_visible(
     visible_row(id, viewer).first(conn).await.optional()
 }
 
-/// [`find_visible`], with the row locked for the rest of the transaction.
-pub async fn lock_visible(
-    conn: &mut AsyncPgConnection,
-    id: OrderId,
-    viewer: Viewer,
-) -> QueryResult<Option<OrderRow>> {
-    visible_row(id, viewer)
-        .for_update()
-        .first(conn)
-        .await
-        .optional()
-}
-
 /// One order by id, if the viewer may see it.
 type VisibleRow = diesel::dsl::Select<
     diesel::dsl::Filter<ById, VisibleFilter>,

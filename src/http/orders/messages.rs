@@ -276,7 +276,7 @@ async fn post(
             let (text, files) = parsed?;
             let found = found.ok_or(ApiError::NotFound("order"))?;
             let posted =
-                app::messages::post_on(conn, viewer(&caller), found.order, text, &files).await?;
+                app::messages::post(conn, viewer(&caller), found.order, text, &files).await?;
             let page = app::messages::Page {
                 messages: vec![posted.message],
                 attachments: posted.attachments,
