@@ -241,6 +241,7 @@ INSERT INTO escrow_tallies SELECT * FROM escrow_tallies_expected();
 -- since" becomes a range of an index that ends with the id. In SQL rather than a bound parameter
 -- so that the planner estimates the range alike in generic and custom plans (with a parameter a
 -- generic plan looked costlier and PostgreSQL re-planned the dashboard on every execution).
+-- Its twin for bounds computed in Rust is db::live::v7_floor.
 CREATE FUNCTION uuid7_floor(at timestamptz) RETURNS uuid
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT (lpad(to_hex(floor(extract(epoch FROM at) * 1000)::bigint), 12, '0')

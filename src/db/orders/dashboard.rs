@@ -79,8 +79,8 @@ fn due_counts() -> String {
 }
 
 /// `$1` the user, `$2` the start of the month, `$3` the session, `$4` now, `$5` the end of "due
-/// soon". Counts by status and unread messages
-/// come from `order_tallies`, which the writes keep (see its migration).
+/// soon". Counts by status and unread messages come from `order_tallies`, which the writes keep
+/// (see its migration).
 static SQL: LazyLock<String> = LazyLock::new(|| {
     format!(
         "WITH caller AS ({LIVE_CALLER}) \
